@@ -1,0 +1,39 @@
+// Named queries over assets.
+import { desc, eq } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { type Asset, assets, type NewAsset } from './schema.js';
+
+export class AssetRepository {
+  constructor(private readonly db: Db) {}
+
+  async create(values: NewAsset): Promise<Asset> {
+    const [row] = await this.db.insert(assets).values(values).returning();
+    if (!row) throw new Error('insert into assets returned no row');
+    return row;
+  }
+
+  async find(id: string): Promise<Asset | undefined> {
+    const [row] = await this.db.select().from(assets).where(eq(assets.id, id));
+    return row;
+  }
+
+  async findBySession(sessionId: string): Promise<Asset | undefined> {
+    const [row] = await this.db.select().from(assets).where(eq(assets.sessionId, sessionId));
+    return row;
+  }
+
+  async listByOwner(ownerId: string, limit: number, offset: number): Promise<Asset[]> {
+    return this.db
+      .select()
+      .from(assets)
+      .where(eq(assets.ownerId, ownerId))
+      .orderBy(desc(assets.createdAt))
+      .limit(limit)
+      .offset(offset);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const rows = await this.db.delete(assets).where(eq(assets.id, id)).returning({ id: assets.id });
+    return rows.length > 0;
+  }
+}

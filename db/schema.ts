@@ -1,0 +1,76 @@
+// Tables of the upload server. Types used elsewhere are inferred from here, never copied by hand.
+import { bigint, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+export const UPLOAD_STATUSES = [
+  'initiated',
+  'uploading',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+
+export const uploadStatus = pgEnum('upload_status', UPLOAD_STATUSES);
+
+/** Chunk number (1-based, as a string key) -> sha256 hex of that chunk's bytes. */
+export type ChunkDigests = Record<string, string>;
+/** tus Upload-Metadata as the client sent it: key -> decoded value (null when the key had none). */
+export type UploadMetadata = Record<string, string | null>;
+
+export const uploadSessions = pgTable(
+  'upload_sessions',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type'),
+    assetType: text('asset_type').notNull(),
+    metadata: jsonb('metadata').$type<UploadMetadata>().notNull().default({}),
+    // null while the client defers the length (creation-defer-length)
+    uploadLength: bigint('upload_length', { mode: 'number' }),
+    // durable offset: never ahead of what is fsynced on disk
+    uploadOffset: bigint('upload_offset', { mode: 'number' }).notNull().default(0),
+    chunkSize: integer('chunk_size').notNull(),
+    totalChunks: integer('total_chunks'),
+    chunks: jsonb('chunks').$type<ChunkDigests>().notNull().default({}),
+    status: uploadStatus('status').notNull().default('initiated'),
+    error: text('error'),
+    // set when finalising starts, so a crash half-way can be repaired
+    assetId: uuid('asset_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    // last byte received + the session TTL
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('upload_sessions_owner_created_idx').on(t.ownerId, t.createdAt.desc()),
+    index('upload_sessions_status_expires_idx').on(t.status, t.expiresAt),
+  ],
+);
+
+export const assets = pgTable(
+  'assets',
+  {
+    id: uuid('id').primaryKey(),
+    ownerId: text('owner_id').notNull(),
+    // unique: finalising a session twice can never make two assets
+    sessionId: text('session_id').unique(),
+    filename: text('filename').notNull(),
+    contentType: text('content_type'),
+    assetType: text('asset_type').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    // relative to DATA_DIR
+    storagePath: text('storage_path').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('assets_owner_created_idx').on(t.ownerId, t.createdAt.desc())],
+);
+
+export type UploadSession = typeof uploadSessions.$inferSelect;
+export type NewUploadSession = typeof uploadSessions.$inferInsert;
+export type Asset = typeof assets.$inferSelect;
+export type NewAsset = typeof assets.$inferInsert;

@@ -1,0 +1,186 @@
+// Named queries over upload_sessions (and the assets row that completes one). Nothing else in the
+// code base writes these tables.
+import { and, desc, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import type { Db } from './client.js';
+import {
+  type Asset,
+  assets,
+  type ChunkDigests,
+  type NewAsset,
+  type NewUploadSession,
+  type UploadSession,
+  type UploadStatus,
+  uploadSessions,
+} from './schema.js';
+import { ACTIVE_STATUSES, statusesLeadingTo } from './status.js';
+
+export type TransitionResult = { ok: true; session: UploadSession } | { ok: false; current: UploadSession | undefined };
+
+export interface ProgressUpdate {
+  offset: number;
+  /** Chunks completed by this write, merged into the recorded ones. */
+  chunks?: ChunkDigests;
+  expiresAt: Date;
+}
+
+export interface ListOptions {
+  status?: UploadStatus;
+  limit: number;
+  offset: number;
+}
+
+const RECEIVING: UploadStatus[] = ['initiated', 'uploading'];
+
+export class SessionRepository {
+  constructor(private readonly db: Db) {}
+
+  async create(values: NewUploadSession): Promise<UploadSession> {
+    const [row] = await this.db.insert(uploadSessions).values(values).returning();
+    if (!row) throw new Error('insert into upload_sessions returned no row');
+    return row;
+  }
+
+  async find(id: string): Promise<UploadSession | undefined> {
+    const [row] = await this.db.select().from(uploadSessions).where(eq(uploadSessions.id, id));
+    return row;
+  }
+
+  /**
+   * Records durable progress. Only a session that may still receive bytes is updated, so a
+   * write racing a pause or cancel cannot bring it back; returns false in that case.
+   */
+  async recordProgress(id: string, update: ProgressUpdate): Promise<boolean> {
+    const chunks = update.chunks && Object.keys(update.chunks).length > 0 ? update.chunks : null;
+    const rows = await this.db
+      .update(uploadSessions)
+      .set({
+        uploadOffset: update.offset,
+        chunks: chunks ? sql`${uploadSessions.chunks} || ${JSON.stringify(chunks)}::jsonb` : uploadSessions.chunks,
+        status: 'uploading',
+        expiresAt: update.expiresAt,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(uploadSessions.id, id), inArray(uploadSessions.status, RECEIVING)))
+      .returning({ id: uploadSessions.id });
+    return rows.length > 0;
+  }
+
+  /** Sets a deferred length once (creation-defer-length). */
+  async declareLength(id: string, length: number, totalChunks: number): Promise<boolean> {
+    const rows = await this.db
+      .update(uploadSessions)
+      .set({ uploadLength: length, totalChunks, updatedAt: sql`now()` })
+      .where(and(eq(uploadSessions.id, id), sql`${uploadSessions.uploadLength} is null`))
+      .returning({ id: uploadSessions.id });
+    return rows.length > 0;
+  }
+
+  /** Moves a session to `to` if the lifecycle allows it from its current status. */
+  async transition(id: string, to: UploadStatus, extra: { error?: string | null } = {}): Promise<TransitionResult> {
+    const [row] = await this.db
+      .update(uploadSessions)
+      .set({ status: to, updatedAt: sql`now()`, ...extra })
+      .where(and(eq(uploadSessions.id, id), inArray(uploadSessions.status, statusesLeadingTo(to))))
+      .returning();
+    if (row) return { ok: true, session: row };
+    return { ok: false, current: await this.find(id) };
+  }
+
+  /**
+   * Write-ahead of finalising: the asset id the data will be moved under. The first caller's
+   * candidate wins, so two racing finalisers agree on one location; returns the stored id.
+   */
+  async reserveAssetId(id: string, candidate: string): Promise<string> {
+    const [row] = await this.db
+      .update(uploadSessions)
+      .set({ assetId: sql`coalesce(${uploadSessions.assetId}, ${candidate}::uuid)` })
+      .where(eq(uploadSessions.id, id))
+      .returning({ assetId: uploadSessions.assetId });
+    if (!row?.assetId) throw new Error(`session ${id} vanished while finalising`);
+    return row.assetId;
+  }
+
+  /**
+   * Inserts the asset and marks the session completed in one transaction. Idempotent: a second
+   * call finds the asset by session and returns it.
+   */
+  async complete(sessionId: string, asset: NewAsset): Promise<Asset> {
+    return this.db.transaction(async (tx) => {
+      await tx.insert(assets).values(asset).onConflictDoNothing({ target: assets.sessionId });
+      const [row] = await tx.select().from(assets).where(eq(assets.sessionId, sessionId));
+      if (!row) throw new Error(`asset for session ${sessionId} vanished inside its transaction`);
+      await tx
+        .update(uploadSessions)
+        .set({
+          status: 'completed',
+          assetId: row.id,
+          completedAt: sql`coalesce(${uploadSessions.completedAt}, now())`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(uploadSessions.id, sessionId));
+      return row;
+    });
+  }
+
+  async listByOwner(ownerId: string, options: ListOptions): Promise<UploadSession[]> {
+    const filter = options.status
+      ? and(eq(uploadSessions.ownerId, ownerId), eq(uploadSessions.status, options.status))
+      : eq(uploadSessions.ownerId, ownerId);
+    return this.db
+      .select()
+      .from(uploadSessions)
+      .where(filter)
+      .orderBy(desc(uploadSessions.createdAt), desc(uploadSessions.id))
+      .limit(options.limit)
+      .offset(options.offset);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const rows = await this.db
+      .delete(uploadSessions)
+      .where(eq(uploadSessions.id, id))
+      .returning({ id: uploadSessions.id });
+    return rows.length > 0;
+  }
+
+  /** Unfinished sessions whose last byte is older than their TTL. */
+  async findStale(now: Date, limit: number): Promise<UploadSession[]> {
+    return this.db
+      .select()
+      .from(uploadSessions)
+      .where(and(inArray(uploadSessions.status, ACTIVE_STATUSES), lt(uploadSessions.expiresAt, now)))
+      .limit(limit);
+  }
+
+  /**
+   * Sessions with every byte received but no asset yet: finalising was interrupted (asset id
+   * reserved) or never ran.
+   */
+  async findUnfinalized(): Promise<UploadSession[]> {
+    return this.db
+      .select()
+      .from(uploadSessions)
+      .where(
+        and(
+          inArray(uploadSessions.status, RECEIVING),
+          or(
+            isNotNull(uploadSessions.assetId),
+            eq(uploadSessions.uploadOffset, sql`coalesce(${uploadSessions.uploadLength}, -1)`),
+          ),
+        ),
+      );
+  }
+
+  /** Sessions that may still receive bytes or be resumed. */
+  async findActive(): Promise<UploadSession[]> {
+    return this.db.select().from(uploadSessions).where(inArray(uploadSessions.status, ACTIVE_STATUSES));
+  }
+
+  /** Sets a session's offset and chunks back to what is really on disk (crash repair). */
+  async resetProgress(id: string, offset: number, chunks: ChunkDigests): Promise<void> {
+    await this.db
+      .update(uploadSessions)
+      .set({ uploadOffset: offset, chunks, updatedAt: sql`now()` })
+      .where(eq(uploadSessions.id, id));
+  }
+}

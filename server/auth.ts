@@ -1,0 +1,83 @@
+// Bearer JWT authentication. The verifier pins the algorithm to the kind of key configured, so a
+// token with `alg: none` or signed with the wrong kind of key is refused; `sub` is the owner.
+import { createPublicKey } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import jwt, { type Algorithm } from 'jsonwebtoken';
+import { UploadError } from '../store/errors.js';
+
+export interface Principal {
+  /** The JWT `sub`: owner of everything this caller creates. */
+  sub: string;
+}
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by the auth middleware once the bearer token is verified. */
+    principal?: Principal;
+  }
+}
+
+export type VerifyKey = { kind: 'secret'; secret: string } | { kind: 'public-key'; publicKey: string };
+
+export interface TokenVerifier {
+  verify(token: string): Principal;
+}
+
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+export function createVerifier(key: VerifyKey): TokenVerifier {
+  const secretOrKey = key.kind === 'secret' ? key.secret : key.publicKey;
+  const algorithms: Algorithm[] = key.kind === 'secret' ? ['HS256'] : [publicKeyAlgorithm(key.publicKey)];
+  return {
+    verify(token) {
+      let payload: string | jwt.JwtPayload;
+      try {
+        payload = jwt.verify(token, secretOrKey, { algorithms, clockTolerance: CLOCK_TOLERANCE_SECONDS });
+      } catch (error) {
+        const reason = error instanceof jwt.TokenExpiredError ? 'the token has expired' : 'the token is not valid';
+        throw unauthorized(reason);
+      }
+      if (typeof payload === 'string' || typeof payload.sub !== 'string' || payload.sub.length === 0) {
+        throw unauthorized('the token has no subject (sub) claim');
+      }
+      return { sub: payload.sub };
+    },
+  };
+}
+
+function publicKeyAlgorithm(pem: string): Algorithm {
+  const type = createPublicKey(pem).asymmetricKeyType;
+  if (type === 'rsa') return 'RS256';
+  if (type === 'ec') return 'ES256';
+  throw new Error(`JWT_PUBLIC_KEY is a ${type} key; use an RSA (RS256) or EC P-256 (ES256) key`);
+}
+
+function unauthorized(reason: string): UploadError {
+  return new UploadError('unauthorized', `authentication required: ${reason}`, {
+    'WWW-Authenticate': 'Bearer',
+  });
+}
+
+/** Express middleware: verifies `Authorization: Bearer <jwt>` and sets req.principal. */
+export function requireAuth(verifier: TokenVerifier) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match?.[1]) {
+      next(unauthorized('send Authorization: Bearer <token>'));
+      return;
+    }
+    try {
+      req.principal = verifier.verify(match[1]);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+export function principalOf(req: IncomingMessage): Principal {
+  if (!req.principal) throw new UploadError('unauthorized', 'authentication required');
+  return req.principal;
+}

@@ -1,0 +1,134 @@
+// Configuration: read from the environment once, validated with a message per bad value, and
+// passed down as a plain object. Nothing else reads process.env.
+import path from 'node:path';
+import { validate as isValidCron } from 'node-cron';
+import { z } from 'zod';
+import { clampChunkSize, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../store/chunking.js';
+import { parseDuration, parseSize } from './units.js';
+
+export type AuthConfig =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'public-key'; publicKey: string }
+  /** Neither was set: a secret is generated once under DATA_DIR. */
+  | { kind: 'dev' };
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  auth: AuthConfig;
+  tusPath: string;
+  chunkSize: number;
+  /** Set when CHUNK_SIZE was outside [5, 20] MiB and got clamped; start-up logs it. */
+  chunkSizeClampedFrom: number | undefined;
+  sessionTtlMs: number;
+  cleanupCron: string;
+  logLevel: LogLevel;
+  /** Largest upload accepted, in bytes; 0 means no limit. */
+  maxUploadSize: number;
+  /** How long SIGTERM waits for in-flight requests before closing them. */
+  shutdownGraceMs: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const size = (name: string) =>
+  z.string().transform((text, ctx) => {
+    const bytes = parseSize(text);
+    if (bytes === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name}=${JSON.stringify(text)} is not a size (e.g. 10MiB, 512KiB, 1048576)`,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const duration = (name: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name}=${JSON.stringify(text)} is not a positive duration (e.g. 24h, 30m, 90s)`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const EnvSchema = z.object({
+  PORT: z.coerce
+    .number({ message: 'PORT must be a number' })
+    .int('PORT must be a whole number')
+    .min(0, 'PORT must be 0-65535')
+    .max(65535, 'PORT must be 0-65535')
+    .default(1080),
+  HOST: z.string().min(1, 'HOST must not be empty').default('0.0.0.0'),
+  DATA_DIR: z.string().min(1, 'DATA_DIR must not be empty').default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  JWT_PUBLIC_KEY: z.string().includes('-----BEGIN', { message: 'JWT_PUBLIC_KEY must be a PEM public key' }).optional(),
+  TUS_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'TUS_PATH must be an absolute URL path like /files')
+    .default('/files'),
+  CHUNK_SIZE: size('CHUNK_SIZE').default(10 * 1024 * 1024),
+  SESSION_TTL: duration('SESSION_TTL').default(24 * 3_600_000),
+  CLEANUP_CRON: z
+    .string()
+    .refine((v) => isValidCron(v), { message: 'CLEANUP_CRON is not a valid cron expression' })
+    .default('0 * * * *'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  MAX_UPLOAD_SIZE: size('MAX_UPLOAD_SIZE').default(0),
+  SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE').default(10_000),
+});
+
+/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // empty strings count as unset, as shells and .env files often produce them
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  }
+  const e = parsed.data;
+  if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) {
+    throw new ConfigError(['set JWT_SECRET or JWT_PUBLIC_KEY, not both']);
+  }
+  const chunkSize = clampChunkSize(e.CHUNK_SIZE);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    auth: e.JWT_SECRET
+      ? { kind: 'secret', secret: e.JWT_SECRET }
+      : e.JWT_PUBLIC_KEY
+        ? { kind: 'public-key', publicKey: e.JWT_PUBLIC_KEY }
+        : { kind: 'dev' },
+    tusPath: e.TUS_PATH,
+    chunkSize,
+    chunkSizeClampedFrom: chunkSize === e.CHUNK_SIZE ? undefined : e.CHUNK_SIZE,
+    sessionTtlMs: e.SESSION_TTL,
+    cleanupCron: e.CLEANUP_CRON,
+    logLevel: e.LOG_LEVEL,
+    maxUploadSize: e.MAX_UPLOAD_SIZE,
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
+  };
+}
+
+export const CHUNK_SIZE_RANGE = { min: MIN_CHUNK_SIZE, max: MAX_CHUNK_SIZE };

@@ -1,0 +1,41 @@
+// The one place errors become responses. REST routes answer `{ error, message }` as JSON; tus
+// routes answer plain text, like the rest of the tus protocol. Anything not in the error table is a
+// bug or an outage: it is logged and answered with a generic 500.
+import type { NextFunction, Request, Response } from 'express';
+import { isUploadError, UploadError } from '../store/errors.js';
+import type { Logger } from './logger.js';
+
+export function toUploadError(error: unknown): UploadError | undefined {
+  if (isUploadError(error)) return error;
+  // body-parser and similar: errors that carry a 4xx status and are safe to expose
+  const e = error as { status?: number; type?: string; message?: string; expose?: boolean };
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    return e.status === 413
+      ? new UploadError('payload_too_large', e.message ?? 'request body too large')
+      : new UploadError('validation_error', e.message ?? 'bad request');
+  }
+  return undefined;
+}
+
+export function errorHandler(log: Logger, tusPath: string) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const known = toUploadError(error);
+    const rendered = known ?? new UploadError('internal_error', 'internal error; the request id is in X-Request-Id');
+    if (!known || rendered.status >= 500) {
+      log.error({ err: error, req_id: req.requestId, method: req.method, path: req.path }, 'request error');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(rendered.status);
+    for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+    const isTus = req.originalUrl === tusPath || req.originalUrl.startsWith(`${tusPath}/`);
+    if (isTus) {
+      res.setHeader('Tus-Resumable', '1.0.0');
+      res.type('text/plain').send(req.method === 'HEAD' ? undefined : rendered.body);
+      return;
+    }
+    res.json({ error: rendered.type, message: rendered.message });
+  };
+}

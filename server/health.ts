@@ -1,0 +1,24 @@
+// Liveness and readiness. /readyz answers 503 when the database or the data directory is unusable.
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { Router } from 'express';
+import type { Database } from '../db/client.js';
+import type { StorageLayout } from '../store/layout.js';
+
+export function healthRoutes(database: Database, layout: StorageLayout): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const problems: string[] = [];
+    await database.ping().catch(() => problems.push('database unreachable'));
+    await access(layout.uploadsDir, constants.W_OK).catch(() => problems.push('data directory not writable'));
+    if (problems.length > 0) {
+      res.status(503).json({ error: 'unavailable', message: problems.join('; ') });
+      return;
+    }
+    res.json({ status: 'ready', database: database.kind });
+  });
+  return router;
+}

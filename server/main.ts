@@ -1,0 +1,52 @@
+// Entry point of `npm start`: configuration from the environment, then the server until a signal.
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './start.js';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = await startServer(config);
+  server.log.info(
+    {
+      url: server.url,
+      tus: `${server.url}${config.tusPath}`,
+      database: server.database.kind,
+      data_dir: config.dataDir,
+    },
+    'upload server listening',
+  );
+  if (config.auth.kind === 'dev') {
+    server.log.warn(
+      `no JWT_SECRET or JWT_PUBLIC_KEY set: using a development secret in ${config.dataDir}/jwt-secret. ` +
+        'Mint a token with: npm run token -- --sub alice',
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

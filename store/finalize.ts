@@ -1,0 +1,104 @@
+// Turns a fully received upload into an asset without copying it: the data file is renamed into
+// assets/{owner}/{asset id}/{filename} and the asset row and completed status are committed in one
+// transaction. Every step can run again: the asset id is reserved in the session row before the
+// rename, so a crash half-way is finished by calling this again (see recovery.ts).
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, open, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { AssetRepository } from '../db/asset-repository.js';
+import type { Asset } from '../db/schema.js';
+import type { SessionRepository } from '../db/session-repository.js';
+import { missingChunks } from './chunking.js';
+import { UploadError } from './errors.js';
+import { type HashStates, hashRange, sha256 } from './hash-state.js';
+import { type StorageLayout, syncDirectory } from './layout.js';
+
+export interface FinalizeDeps {
+  layout: StorageLayout;
+  sessions: SessionRepository;
+  assets: AssetRepository;
+  hashes: HashStates;
+}
+
+export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Promise<Asset> {
+  const { layout, sessions, hashes } = deps;
+  const session = await sessions.find(sessionId);
+  if (!session) throw new UploadError('not_found', `upload ${sessionId} not found`);
+  if (session.status === 'completed') {
+    const existing = await deps.assets.findBySession(sessionId);
+    if (existing) return existing;
+  }
+  if (session.status !== 'initiated' && session.status !== 'uploading' && session.status !== 'completed') {
+    throw new UploadError('invalid_state', `upload ${sessionId} is ${session.status} and cannot be completed`);
+  }
+  const length = session.uploadLength;
+  if (length === null) {
+    throw new UploadError('invalid_state', `upload ${sessionId} has not declared its length yet`);
+  }
+  if (session.uploadOffset !== length) {
+    throw new UploadError(
+      'invalid_state',
+      `upload ${sessionId} has ${session.uploadOffset} of ${length} bytes; send the rest first`,
+    );
+  }
+  const missing = missingChunks(session.totalChunks ?? 0, session.chunks);
+  if (missing.length > 0) {
+    throw new UploadError('invalid_state', `upload ${sessionId} is missing chunks ${missing.join(', ')}`);
+  }
+
+  const assetId = await sessions.reserveAssetId(sessionId, randomUUID());
+  const relativePath = layout.assetRelativePath(session.ownerId, assetId, session.filename);
+  const target = layout.resolve(relativePath);
+  const source = layout.uploadPath(sessionId);
+  await mkdir(path.dirname(target), { recursive: true });
+  try {
+    await rename(source, target);
+  } catch (error) {
+    // a previous attempt may have moved it already
+    if (!isNotFound(error) || !(await exists(target))) {
+      throw new UploadError('storage_error', `data of upload ${sessionId} is missing on disk`);
+    }
+  }
+  await syncDirectory(path.dirname(target));
+  await syncDirectory(path.dirname(path.dirname(target)));
+  await syncDirectory(layout.uploadsDir);
+
+  const digest = hashes.fileDigest(sessionId, length) ?? (await hashFile(target, length));
+  const asset = await sessions.complete(sessionId, {
+    id: assetId,
+    ownerId: session.ownerId,
+    sessionId,
+    filename: session.filename,
+    contentType: session.contentType,
+    assetType: session.assetType,
+    size: length,
+    sha256: digest,
+    storagePath: relativePath,
+  });
+  hashes.forget(sessionId);
+  return asset;
+}
+
+async function hashFile(file: string, length: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const hash = sha256();
+    await hashRange(handle, 0, length, [hash]);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

@@ -1,0 +1,66 @@
+// Start-up repair of what a crash can leave behind: a finalise that stopped half-way (finished
+// now, or the session marked failed when its data is gone), and a recorded offset beyond the
+// bytes actually on disk (set back to the last chunk the file still holds).
+import { stat } from 'node:fs/promises';
+import type { SessionRepository } from '../db/session-repository.js';
+import type { ChunkStore } from './chunk-store.js';
+import type { StorageLayout } from './layout.js';
+
+export interface RecoveryReport {
+  finalized: number;
+  failed: number;
+  reset: number;
+}
+
+export interface RecoveryLog {
+  warn(obj: object, msg: string): void;
+}
+
+export async function recoverUploads(
+  store: ChunkStore,
+  sessions: SessionRepository,
+  layout: StorageLayout,
+  log: RecoveryLog,
+): Promise<RecoveryReport> {
+  const report: RecoveryReport = { finalized: 0, failed: 0, reset: 0 };
+  for (const session of await sessions.findActive()) {
+    if (session.assetId) continue;
+    const size = await fileSize(layout.uploadPath(session.id));
+    if (size === undefined && session.uploadOffset > 0) {
+      await sessions.transition(session.id, 'failed', { error: 'its data file is missing' });
+      log.warn({ upload_id: session.id }, 'upload data file missing; session marked failed');
+      report.failed++;
+      continue;
+    }
+    if (size === undefined || size >= session.uploadOffset) continue;
+    // keep the chunks that lie wholly inside what the file still holds
+    const keptChunks = Math.floor(size / session.chunkSize);
+    const chunks = Object.fromEntries(Object.entries(session.chunks).filter(([n]) => Number(n) <= keptChunks));
+    await sessions.resetProgress(session.id, keptChunks * session.chunkSize, chunks);
+    log.warn(
+      { upload_id: session.id, recorded: session.uploadOffset, on_disk: size },
+      'offset set back to the data on disk',
+    );
+    report.reset++;
+  }
+  for (const session of await sessions.findUnfinalized()) {
+    try {
+      await store.finalize(session.id);
+      report.finalized++;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await sessions.transition(session.id, 'failed', { error: `finalising failed after a restart: ${message}` });
+      log.warn({ upload_id: session.id, err: message }, 'could not finish an interrupted finalise');
+      report.failed++;
+    }
+  }
+  return report;
+}
+
+async function fileSize(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return undefined;
+  }
+}

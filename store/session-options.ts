@@ -1,0 +1,47 @@
+// What a client may ask of a new upload through its metadata, checked and normalised once.
+
+import type { UploadMetadata } from '../db/schema.js';
+import { clampChunkSize } from './chunking.js';
+import { UploadError } from './errors.js';
+import { safeFilename } from './layout.js';
+
+export interface SessionOptions {
+  filename: string;
+  contentType: string | null;
+  assetType: string;
+  chunkSize: number;
+}
+
+const ASSET_TYPE = /^[a-z0-9_-]{1,32}$/;
+const CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/;
+
+/**
+ * Reads filename (tus-js-client and Uppy send `filename` and `name`), content type (`filetype`,
+ * `content_type` or `type`), `asset_type` and `chunk_size` (clamped to [5, 20] MiB).
+ */
+export function sessionOptionsFrom(metadata: UploadMetadata, defaultChunkSize: number): SessionOptions {
+  const filename = safeFilename(metadata.filename ?? metadata.name ?? null);
+  const rawType = metadata.filetype ?? metadata.content_type ?? metadata.type ?? null;
+  const contentType = rawType && CONTENT_TYPE.test(rawType) ? rawType.slice(0, 255) : null;
+
+  const assetType = metadata.asset_type ?? 'other';
+  if (!ASSET_TYPE.test(assetType)) {
+    throw new UploadError(
+      'validation_error',
+      `metadata asset_type ${JSON.stringify(assetType.slice(0, 40))} is not valid: use 1-32 of a-z, 0-9, _ and -`,
+    );
+  }
+
+  let chunkSize = defaultChunkSize;
+  const rawChunk = metadata.chunk_size;
+  if (rawChunk !== undefined && rawChunk !== null) {
+    if (!/^\d{1,15}$/.test(rawChunk) || Number(rawChunk) <= 0) {
+      throw new UploadError(
+        'validation_error',
+        `metadata chunk_size ${JSON.stringify(rawChunk.slice(0, 40))} is not a positive whole number of bytes`,
+      );
+    }
+    chunkSize = clampChunkSize(Number(rawChunk));
+  }
+  return { filename, contentType, assetType, chunkSize };
+}

@@ -1,0 +1,119 @@
+// Real servers for tests: in-process on an ephemeral port (sharing one database per test process),
+// or as a child process running `npm start`'s entry point, for crash and restart tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type Database, openDatabase } from '../../db/client.js';
+import { loadConfig } from '../../server/config.js';
+import { type RunningServer, startServer } from '../../server/start.js';
+import { removeDir, tempDir } from './files.js';
+import { TEST_JWT_SECRET } from './tokens.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+let shared: Promise<{ database: Database; dir: string | undefined }> | undefined;
+
+/** One database for all in-process servers of this test run: PostgreSQL if DATABASE_URL is set. */
+export function sharedDatabase(): Promise<Database> {
+  shared ??= (async () => {
+    const url = process.env.DATABASE_URL;
+    if (url) return { database: await openDatabase({ kind: 'postgres', url }), dir: undefined };
+    const dir = await tempDir('upload-test-pglite-');
+    const database = await openDatabase({ kind: 'pglite', dataDir: dir });
+    await database.migrate();
+    return { database, dir };
+  })();
+  return shared.then((s) => s.database);
+}
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  tusUrl: string;
+  /** Stops the server and deletes its DATA_DIR. */
+  stop(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1:0 with its own temporary DATA_DIR. `env` overrides the defaults. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await tempDir('upload-test-data-');
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const server = await startServer(config, { database: await sharedDatabase() });
+  return {
+    ...server,
+    dataDir,
+    tusUrl: `${server.url}${config.tusPath}`,
+    async stop() {
+      await server.close();
+      await removeDir(dataDir);
+    },
+  };
+}
+
+export interface ChildServer {
+  url: string;
+  tusUrl: string;
+  process: ChildProcess;
+  /** Sends a signal and waits for the process to exit. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Runs server/main.ts in a child process with the given DATA_DIR (and DATABASE_URL if the test run
+ * has one), resolving once it logs that it listens.
+ */
+export async function startChildServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'info',
+      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  const exited = once(child, 'exit');
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s: ${stderr.join('')}`)), 60_000);
+    lines.on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'upload server listening' && entry.url) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening: ${stderr.join('')}`));
+    });
+  });
+  return {
+    url,
+    tusUrl: `${url}/files`,
+    process: child,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
