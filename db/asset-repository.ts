@@ -1,7 +1,7 @@
-// Named queries over assets.
+// Named queries over assets (and the one session column an asset correction touches).
 import { desc, eq } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { type Asset, assets, type NewAsset } from './schema.js';
+import { type Asset, assets, type NewAsset, uploadSessions } from './schema.js';
 
 export class AssetRepository {
   constructor(private readonly db: Db) {}
@@ -30,6 +30,17 @@ export class AssetRepository {
       .orderBy(desc(assets.createdAt))
       .limit(limit)
       .offset(offset);
+  }
+
+  /** Corrects the asset type (and its session's) when a form names it after the file part. */
+  async setAssetType(id: string, assetType: string): Promise<Asset | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.update(assets).set({ assetType }).where(eq(assets.id, id)).returning();
+      if (row?.sessionId) {
+        await tx.update(uploadSessions).set({ assetType }).where(eq(uploadSessions.id, row.sessionId));
+      }
+      return row;
+    });
   }
 
   async delete(id: string): Promise<boolean> {

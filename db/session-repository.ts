@@ -1,6 +1,6 @@
 // Named queries over upload_sessions (and the assets row that completes one). Nothing else in the
 // code base writes these tables.
-import { and, desc, eq, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import {
   type Asset,
@@ -54,7 +54,7 @@ export class SessionRepository {
     const rows = await this.db
       .update(uploadSessions)
       .set({
-        uploadOffset: update.offset,
+        uploadOffset: sql`greatest(${uploadSessions.uploadOffset}, ${update.offset})`,
         chunks: chunks ? sql`${uploadSessions.chunks} || ${JSON.stringify(chunks)}::jsonb` : uploadSessions.chunks,
         status: 'uploading',
         expiresAt: update.expiresAt,
@@ -133,6 +133,66 @@ export class SessionRepository {
       .orderBy(desc(uploadSessions.createdAt), desc(uploadSessions.id))
       .limit(options.limit)
       .offset(options.offset);
+  }
+
+  /** Creation times of the owner's sessions since `since`, newest first (rate limiting). */
+  async creationsSince(ownerId: string, since: Date, limit: number): Promise<Date[]> {
+    const rows = await this.db
+      .select({ createdAt: uploadSessions.createdAt })
+      .from(uploadSessions)
+      .where(and(eq(uploadSessions.ownerId, ownerId), gt(uploadSessions.createdAt, since)))
+      .orderBy(desc(uploadSessions.createdAt))
+      .limit(limit);
+    return rows.map((r) => r.createdAt);
+  }
+
+  async countActive(ownerId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ n: count() })
+      .from(uploadSessions)
+      .where(and(eq(uploadSessions.ownerId, ownerId), inArray(uploadSessions.status, ACTIVE_STATUSES)));
+    return row?.n ?? 0;
+  }
+
+  async countByOwner(ownerId: string, status?: UploadStatus): Promise<number> {
+    const filter = status
+      ? and(eq(uploadSessions.ownerId, ownerId), eq(uploadSessions.status, status))
+      : eq(uploadSessions.ownerId, ownerId);
+    const [row] = await this.db.select({ n: count() }).from(uploadSessions).where(filter);
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Records one chunk received out of order (the REST chunk route) and moves the offset to the end
+   * of the contiguous run of recorded chunks from the start, never backwards. Serialised per
+   * session by a row lock so concurrent chunks cannot lose each other's updates.
+   */
+  async recordChunk(
+    id: string,
+    chunkNumber: number,
+    digest: string,
+    expiresAt: Date,
+  ): Promise<UploadSession | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(uploadSessions).where(eq(uploadSessions.id, id)).for('update');
+      if (!row || !RECEIVING.includes(row.status) || row.uploadLength === null) return undefined;
+      const chunks = { ...row.chunks, [chunkNumber]: digest };
+      let prefix = 0;
+      while (String(prefix + 1) in chunks) prefix++;
+      const prefixEnd = Math.min(prefix * row.chunkSize, row.uploadLength);
+      const [updated] = await tx
+        .update(uploadSessions)
+        .set({
+          chunks,
+          uploadOffset: Math.max(row.uploadOffset, prefixEnd),
+          status: 'uploading',
+          expiresAt,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(uploadSessions.id, id))
+        .returning();
+      return updated;
+    });
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,7 +1,8 @@
-// The express application: CORS, request logging, health, the tus endpoint behind auth, and the
-// error renderer. Built from explicit dependencies so tests can run several side by side.
+// The express application: CORS, request logging, health, the tus endpoint and the REST storage
+// API behind auth, and the error renderer. Built from explicit dependencies so tests can run several side by side.
 import cors from 'cors';
 import express, { type Express } from 'express';
+import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import type { ChunkStore } from '../store/chunk-store.js';
@@ -12,8 +13,12 @@ import type { Config } from './config.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health.js';
 import { type Logger, requestLog } from './logger.js';
+import { assetRoutes, tusDownloadRoute } from './routes/assets.js';
+import { chunkedUploadRoutes } from './routes/chunked-upload.js';
+import { singleUploadRoutes } from './routes/single-upload.js';
 import { ASSET_ID_HEADER, createTusServer } from './tus.js';
 import { methodOverride, requireUploadOwner, tusProtocolChecks } from './tus-protocol.js';
+import { UploadPolicy } from './upload-policy.js';
 
 export interface AppDeps {
   config: Config;
@@ -21,6 +26,7 @@ export interface AppDeps {
   database: Database;
   layout: StorageLayout;
   sessions: SessionRepository;
+  assets: AssetRepository;
   store: ChunkStore;
   verifier: TokenVerifier;
 }
@@ -67,12 +73,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(log));
   app.use(healthRoutes(deps.database, deps.layout));
 
-  const tus = createTusServer({ path: config.tusPath, store: deps.store, maxUploadSize: config.maxUploadSize, log });
+  const policy = new UploadPolicy(config, deps.sessions);
+  const assetDeps = { assets: deps.assets, sessions: deps.sessions, layout: deps.layout };
+  const tus = createTusServer({ path: config.tusPath, store: deps.store, sessions: deps.sessions, policy, log });
   const authenticate = requireAuth(deps.verifier);
   app.use(
     config.tusPath,
     methodOverride,
     (req, res, next) => (req.method === 'OPTIONS' ? next() : authenticate(req, res, next)),
+    tusDownloadRoute(assetDeps),
     tusProtocolChecks,
     requireUploadOwner(deps.sessions),
     (req, res, next) => {
@@ -80,6 +89,23 @@ export function createApp(deps: AppDeps): Express {
       req.url = req.originalUrl;
       tus.handle(req, res).catch(next);
     },
+  );
+  app.use(
+    '/storage/chunked-upload',
+    authenticate,
+    chunkedUploadRoutes({ sessions: deps.sessions, store: deps.store, policy, tusPath: config.tusPath }),
+  );
+  app.use('/storage/assets', authenticate, assetRoutes(assetDeps));
+  app.use(
+    '/storage/upload',
+    authenticate,
+    singleUploadRoutes({
+      ...assetDeps,
+      store: deps.store,
+      policy,
+      maxBytes: config.singleUploadMax,
+      tusPath: config.tusPath,
+    }),
   );
 
   app.options(/.*/, (_req, res) => {

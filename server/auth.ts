@@ -24,18 +24,34 @@ export interface TokenVerifier {
   verify(token: string): Principal;
 }
 
-const CLOCK_TOLERANCE_SECONDS = 30;
+export interface VerifyOptions {
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  clockToleranceSeconds: number;
+}
 
-export function createVerifier(key: VerifyKey): TokenVerifier {
+export function createVerifier(key: VerifyKey, options: VerifyOptions): TokenVerifier {
   const secretOrKey = key.kind === 'secret' ? key.secret : key.publicKey;
   const algorithms: Algorithm[] = key.kind === 'secret' ? ['HS256'] : [publicKeyAlgorithm(key.publicKey)];
   return {
     verify(token) {
       let payload: string | jwt.JwtPayload;
       try {
-        payload = jwt.verify(token, secretOrKey, { algorithms, clockTolerance: CLOCK_TOLERANCE_SECONDS });
+        payload = jwt.verify(token, secretOrKey, {
+          algorithms,
+          clockTolerance: options.clockToleranceSeconds,
+          ...(options.issuer ? { issuer: options.issuer } : {}),
+          ...(options.audience ? { audience: options.audience } : {}),
+        });
       } catch (error) {
-        const reason = error instanceof jwt.TokenExpiredError ? 'the token has expired' : 'the token is not valid';
+        const reason =
+          error instanceof jwt.TokenExpiredError
+            ? 'the token has expired'
+            : error instanceof jwt.NotBeforeError
+              ? 'the token is not valid yet'
+              : /audience|issuer/.test((error as Error).message)
+                ? `the token's ${/audience/.test((error as Error).message) ? 'audience' : 'issuer'} is not accepted`
+                : 'the token is not valid';
         throw unauthorized(reason);
       }
       if (typeof payload === 'string' || typeof payload.sub !== 'string' || payload.sub.length === 0) {

@@ -29,7 +29,25 @@ export interface Config {
   maxUploadSize: number;
   /** How long SIGTERM waits for in-flight requests before closing them. */
   shutdownGraceMs: number;
+  /** Largest upload per asset type, in bytes; the keys are the asset types accepted. */
+  assetTypeLimits: Readonly<Record<string, number>>;
+  /** Upload creations allowed per owner per rolling hour; 0 turns the limit off. */
+  uploadsPerHour: number;
+  /** Unfinished sessions an owner may hold at once; 0 turns the cap off. */
+  maxActiveSessions: number;
+  /** Largest body accepted by the single-shot POST /storage/upload. */
+  singleUploadMax: number;
+  jwt: { issuer: string | undefined; audience: string | undefined; clockToleranceSeconds: number };
 }
+
+export const DEFAULT_ASSET_TYPE_LIMITS: Readonly<Record<string, number>> = {
+  model: 2 * 1024 ** 3,
+  texture: 512 * 1024 ** 2,
+  audio: 1024 ** 3,
+  video: 20 * 1024 ** 3,
+  image: 100 * 1024 ** 2,
+  other: 5 * 1024 ** 3,
+};
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -67,6 +85,34 @@ const duration = (name: string) =>
     return ms;
   });
 
+/** "model=2GiB,video=20GiB": overrides or adds asset types on top of the defaults. */
+const assetTypeLimits = z.string().transform((text, ctx) => {
+  const limits: Record<string, number> = { ...DEFAULT_ASSET_TYPE_LIMITS };
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [name, value] = entry.split('=').map((p) => p.trim());
+    const bytes = value ? parseSize(value) : undefined;
+    if (!name || !/^[a-z0-9_-]{1,32}$/.test(name) || bytes === undefined || bytes <= 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `ASSET_TYPE_LIMITS entry ${JSON.stringify(entry)} is not type=size (e.g. video=20GiB)`,
+      });
+      return z.NEVER;
+    }
+    limits[name] = bytes;
+  }
+  return limits;
+});
+
+const count = (name: string, fallback: number) =>
+  z.coerce
+    .number({ message: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(0, `${name} must be 0 or more`)
+    .default(fallback);
+
 const EnvSchema = z.object({
   PORT: z.coerce
     .number({ message: 'PORT must be a number' })
@@ -95,6 +141,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   MAX_UPLOAD_SIZE: size('MAX_UPLOAD_SIZE').default(0),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE').default(10_000),
+  ASSET_TYPE_LIMITS: assetTypeLimits.default({ ...DEFAULT_ASSET_TYPE_LIMITS }),
+  UPLOADS_PER_HOUR: count('UPLOADS_PER_HOUR', 100),
+  MAX_ACTIVE_SESSIONS: count('MAX_ACTIVE_SESSIONS', 100),
+  SINGLE_UPLOAD_MAX: size('SINGLE_UPLOAD_MAX').default(50 * 1024 * 1024),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE').default(30_000),
 });
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
@@ -128,6 +181,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    assetTypeLimits: e.ASSET_TYPE_LIMITS,
+    uploadsPerHour: e.UPLOADS_PER_HOUR,
+    maxActiveSessions: e.MAX_ACTIVE_SESSIONS,
+    singleUploadMax: e.SINGLE_UPLOAD_MAX,
+    jwt: {
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockToleranceSeconds: Math.round(e.JWT_CLOCK_TOLERANCE / 1000),
+    },
   };
 }
 

@@ -62,8 +62,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const repaired = await recoverUploads(store, sessions, layout, log);
   if (repaired.finalized + repaired.failed + repaired.reset > 0) log.warn(repaired, 'repaired uploads after a restart');
 
-  const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir));
-  const app = createApp({ config, log, database, layout, sessions, store, verifier });
+  const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);
+  const app = createApp({ config, log, database, layout, sessions, assets, store, verifier });
   const server = http.createServer(
     // long uploads must not be cut by Node's default 5-minute request timeout
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },

@@ -4,16 +4,19 @@
 import type { IncomingMessage } from 'node:http';
 import { MemoryLocker, Server } from '@tus/server';
 import type { Lock, Locker } from '@tus/utils';
+import type { SessionRepository } from '../db/session-repository.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { OWNER_METADATA_KEY } from '../store/chunk-store.js';
 import { isUploadError, UploadError } from '../store/errors.js';
 import { principalOf } from './auth.js';
 import type { Logger } from './logger.js';
+import type { UploadPolicy } from './upload-policy.js';
 
 export interface TusOptions {
   path: string;
   store: ChunkStore;
-  maxUploadSize: number;
+  sessions: SessionRepository;
+  policy: UploadPolicy;
   log: Logger;
 }
 
@@ -38,12 +41,19 @@ export function createTusServer(options: TusOptions): Server {
     path: options.path,
     datastore: store,
     relativeLocation: true,
-    maxSize: options.maxUploadSize > 0 ? options.maxUploadSize : undefined,
+    // creation checks the declared length against the asset type in onUploadCreate (with a clearer
+    // message); this bounds what a deferred-length upload may grow to while bytes arrive
+    async maxSize(req, id) {
+      if (req.method !== 'PATCH' || !id) return options.policy.largestLimit;
+      const session = await options.sessions.find(id);
+      return session ? options.policy.limitFor(session.assetType) : options.policy.largestLimit;
+    },
     locker: (req) => (req.method === 'HEAD' || req.method === 'GET' ? readOnly : memoryLocker),
     allowedHeaders: ['X-Request-Id', 'Upload-Checksum'],
     exposedHeaders: [ASSET_ID_HEADER, 'Upload-Expires', 'X-Request-Id'],
     async onUploadCreate(req, upload) {
       const owner = principalOf(nodeRequest(req)).sub;
+      await options.policy.assertMayCreate(owner, upload.metadata?.asset_type ?? 'other', upload.size);
       return { metadata: { ...(upload.metadata ?? {}), [OWNER_METADATA_KEY]: owner } };
     },
     async onUploadFinish(_req, upload) {

@@ -10,8 +10,9 @@ import { DataStore, Upload } from '@tus/utils';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadMetadata, UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
+import { putChunk } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
-import { chunkStart, totalChunks } from './chunking.js';
+import { chunkLength, chunkStart, totalChunks } from './chunking.js';
 import { UploadError } from './errors.js';
 import { finalizeUpload, isNotFound } from './finalize.js';
 import { HashStates, hashRange, sha256, type UploadHashes } from './hash-state.js';
@@ -126,6 +127,57 @@ export class ChunkStore extends DataStore {
     }
   }
 
+  /**
+   * Stores chunk n whole, in any order and concurrently with other chunks (the REST chunk route).
+   * Re-sending a stored chunk is a no-op when its bytes match and `invalid_chunk` when not.
+   */
+  async writeChunk(id: string, chunkNumber: number, stream: Readable): Promise<UploadSession> {
+    const session = await this.findLive(id);
+    if (session.status === 'completed') throw new UploadError('invalid_state', `upload ${id} is already completed`);
+    this.assertReceiving(session);
+    const length = session.uploadLength;
+    if (length === null) throw new UploadError('invalid_state', `upload ${id} has not declared its length yet`);
+    const total = session.totalChunks ?? 0;
+    if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > total) {
+      throw new UploadError(
+        'invalid_chunk',
+        total === 0
+          ? `upload ${id} is empty and takes no chunks`
+          : `chunk_number must be a whole number from 1 to ${total}`,
+      );
+    }
+    const start = chunkStart(chunkNumber, session.chunkSize);
+    const size = chunkLength(chunkNumber, session.chunkSize, length);
+    const recorded = session.chunks[String(chunkNumber)];
+    const protectedEnd = recorded ? start + size : Math.max(start, Math.min(start + size, session.uploadOffset));
+    const file = await this.openDataFile(session);
+    try {
+      const put = await putChunk(file, stream, {
+        chunkNumber,
+        start,
+        length: size,
+        protectedEnd,
+        bufferSize: this.writeBufferSize,
+      });
+      if (recorded) {
+        if (put.digest !== recorded) throw differentChunk(chunkNumber);
+        return session;
+      }
+      if (put.protectedDigest !== undefined) {
+        const onDisk = sha256();
+        await hashRange(file, start, protectedEnd, [onDisk]);
+        if (onDisk.digest('hex') !== put.protectedDigest) throw differentChunk(chunkNumber);
+      }
+      const updated = await this.options.sessions.recordChunk(id, chunkNumber, put.digest, this.nextExpiry());
+      if (!updated) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
+      return updated;
+    } catch (error) {
+      throw storageError(error);
+    } finally {
+      await file.close();
+    }
+  }
+
   override async declareUploadLength(id: string, length: number): Promise<void> {
     const session = await this.findLive(id);
     if (session.uploadLength !== null) {
@@ -146,6 +198,11 @@ export class ChunkStore extends DataStore {
         `upload ${id} is completed; delete its asset ${session.assetId} through /storage/assets instead`,
       );
     }
+    await this.cancel(id);
+  }
+
+  /** Cancels a session from any status the lifecycle allows and deletes its bytes. */
+  async cancel(id: string): Promise<UploadSession> {
     const result = await this.options.sessions.transition(id, 'cancelled');
     if (!result.ok) {
       throw new UploadError(
@@ -154,6 +211,7 @@ export class ChunkStore extends DataStore {
       );
     }
     await this.deleteData(id);
+    return result.session;
   }
 
   /** Expires unfinished sessions whose last byte is older than the TTL, deleting their data. */
@@ -258,6 +316,10 @@ export class ChunkStore extends DataStore {
   private nextExpiry(): Date {
     return new Date(Date.now() + this.options.sessionTtlMs);
   }
+}
+
+function differentChunk(chunkNumber: number): UploadError {
+  return new UploadError('invalid_chunk', `chunk ${chunkNumber} differs from the bytes already stored for it`);
 }
 
 /** Maps file system failures onto the error table; other errors pass through unchanged. */

@@ -35,17 +35,17 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
   if (length === null) {
     throw new UploadError('invalid_state', `upload ${sessionId} has not declared its length yet`);
   }
+  const missing = missingChunks(session.totalChunks ?? 0, session.chunks);
+  if (missing.length > 0) {
+    throw new UploadError('invalid_state', `upload ${sessionId} is missing chunks ${missing.join(', ')}`);
+  }
+
   if (session.uploadOffset !== length) {
     throw new UploadError(
       'invalid_state',
       `upload ${sessionId} has ${session.uploadOffset} of ${length} bytes; send the rest first`,
     );
   }
-  const missing = missingChunks(session.totalChunks ?? 0, session.chunks);
-  if (missing.length > 0) {
-    throw new UploadError('invalid_state', `upload ${sessionId} is missing chunks ${missing.join(', ')}`);
-  }
-
   const assetId = await sessions.reserveAssetId(sessionId, randomUUID());
   const relativePath = layout.assetRelativePath(session.ownerId, assetId, session.filename);
   const target = layout.resolve(relativePath);

@@ -1,0 +1,150 @@
+// The seed's REST API for chunked uploads, over the same sessions and store as tus: initiate,
+// status, chunk by number (any order, several at once), complete, pause, resume, cancel, list.
+import { randomBytes } from 'node:crypto';
+import express, { type Request, Router } from 'express';
+import { z } from 'zod';
+import { UPLOAD_STATUSES, type UploadSession } from '../../db/schema.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import type { ChunkStore } from '../../store/chunk-store.js';
+import { UploadError } from '../../store/errors.js';
+import { principalOf } from '../auth.js';
+import type { UploadPolicy } from '../upload-policy.js';
+import { assetView } from './asset-view.js';
+import { sessionView } from './session-view.js';
+import { parseOrThrow } from './validate.js';
+
+export interface ChunkedUploadDeps {
+  sessions: SessionRepository;
+  store: ChunkStore;
+  policy: UploadPolicy;
+  tusPath: string;
+}
+
+const InitiateBody = z.object({
+  filename: z.string().min(1, 'is required').max(1024),
+  file_size: z
+    .number()
+    .int('must be a whole number of bytes')
+    .min(0, 'must not be negative')
+    .max(Number.MAX_SAFE_INTEGER),
+  asset_type: z.string().min(1).max(32),
+  content_type: z.string().max(255).optional(),
+  chunk_size: z.number().int('must be a whole number of bytes').positive().optional(),
+  metadata: z.record(z.string().max(64), z.string().max(4096)).optional(),
+});
+
+const ListQuery = z.object({
+  status: z.enum(UPLOAD_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const ChunkQuery = z.object({
+  chunk_number: z.coerce.number({ message: 'is required' }).int('must be a whole number'),
+});
+
+export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
+  const { sessions, store, policy } = deps;
+  const router = Router();
+  const json = express.json({ limit: '64kb' });
+  const uploadUrl = (req: Request, id: string) => `${req.protocol}://${req.get('host')}${deps.tusPath}/${id}`;
+
+  const ownSession = async (req: Request): Promise<UploadSession> => {
+    const id = String(req.params.id);
+    const session = await sessions.find(id);
+    if (!session) throw new UploadError('not_found', `upload session ${id} not found`);
+    if (session.ownerId !== principalOf(req).sub) {
+      throw new UploadError('forbidden', `upload session ${id} belongs to another user`);
+    }
+    return session;
+  };
+
+  router.post('/', json, async (req, res) => {
+    const body = parseOrThrow(InitiateBody, req.body, 'upload session');
+    const owner = principalOf(req).sub;
+    await policy.assertMayCreate(owner, body.asset_type, body.file_size);
+    const id = randomBytes(16).toString('hex');
+    const session = await store.createSession({
+      id,
+      ownerId: owner,
+      length: body.file_size,
+      metadata: {
+        ...body.metadata,
+        filename: body.filename,
+        asset_type: body.asset_type,
+        ...(body.content_type ? { filetype: body.content_type } : {}),
+        ...(body.chunk_size ? { chunk_size: String(body.chunk_size) } : {}),
+      },
+    });
+    res.status(201).json({
+      session_id: session.id,
+      upload_url: uploadUrl(req, session.id),
+      chunk_size: session.chunkSize,
+      total_chunks: session.totalChunks,
+      status: session.status,
+      expires_at: session.expiresAt.toISOString(),
+    });
+  });
+
+  router.get('/', async (req, res) => {
+    const query = parseOrThrow(ListQuery, req.query, 'query');
+    const owner = principalOf(req).sub;
+    const [rows, total] = await Promise.all([
+      sessions.listByOwner(owner, query),
+      sessions.countByOwner(owner, query.status),
+    ]);
+    res.json({
+      sessions: rows.map((s) => sessionView(s, uploadUrl(req, s.id))),
+      total,
+      limit: query.limit,
+      offset: query.offset,
+    });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const session = await ownSession(req);
+    res.json(sessionView(session, uploadUrl(req, session.id)));
+  });
+
+  router.post('/:id/chunk', async (req, res) => {
+    const session = await ownSession(req);
+    const { chunk_number } = parseOrThrow(ChunkQuery, req.query, 'chunk_number');
+    const updated = await store.writeChunk(session.id, chunk_number, req);
+    res.json(sessionView(updated, uploadUrl(req, session.id)));
+  });
+
+  router.post('/:id/complete', async (req, res) => {
+    const session = await ownSession(req);
+    const asset = await store.finalize(session.id);
+    res.json(assetView(asset));
+  });
+
+  for (const [action, to] of [
+    ['pause', 'paused'],
+    ['resume', 'uploading'],
+  ] as const) {
+    router.post(`/:id/${action}`, async (req, res) => {
+      const session = await ownSession(req);
+      // the seed's table lets uploading follow uploading; resuming something not paused is a mistake
+      const result =
+        action === 'resume' && session.status !== 'paused'
+          ? { ok: false as const, current: session }
+          : await sessions.transition(session.id, to);
+      if (!result.ok) {
+        throw new UploadError(
+          'invalid_state',
+          `cannot ${action} upload session ${session.id}: it is ${result.current?.status ?? 'gone'}`,
+        );
+      }
+      res.json(sessionView(result.session, uploadUrl(req, session.id)));
+    });
+  }
+
+  router.post('/:id/cancel', async (req, res) => {
+    const session = await ownSession(req);
+    const cancelled = await store.cancel(session.id);
+    res.json(sessionView(cancelled, uploadUrl(req, session.id)));
+  });
+
+  return router;
+}

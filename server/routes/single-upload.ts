@@ -1,0 +1,169 @@
+// POST /storage/upload: the seed's single-shot upload for small files, as multipart form data
+// (`file` plus `asset_type`, like the seed's clients send) or as a raw body with `?filename=` and
+// `?asset_type=`. It runs through the same session, store and finalise path as every other upload.
+import { randomBytes } from 'node:crypto';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import busboy from 'busboy';
+import { type Request, type Response, Router } from 'express';
+import type { Asset } from '../../db/schema.js';
+import type { ChunkStore } from '../../store/chunk-store.js';
+import { UploadError } from '../../store/errors.js';
+import { principalOf } from '../auth.js';
+import type { UploadPolicy } from '../upload-policy.js';
+import { assetView } from './asset-view.js';
+import { type AssetDeps, deleteAsset } from './assets.js';
+
+export interface SingleUploadDeps extends AssetDeps {
+  store: ChunkStore;
+  policy: UploadPolicy;
+  maxBytes: number;
+  tusPath: string;
+}
+
+interface Incoming {
+  filename: string;
+  contentType: string | undefined;
+  assetType: string;
+  length: number | undefined;
+}
+
+export function singleUploadRoutes(deps: SingleUploadDeps): Router {
+  const router = Router();
+  const tooLarge = () =>
+    new UploadError(
+      'payload_too_large',
+      `single-shot uploads take at most ${deps.maxBytes} bytes; send larger files with POST /storage/chunked-upload or tus at ${deps.tusPath}`,
+    );
+
+  const receive = async (req: Request, stream: Readable, incoming: Incoming): Promise<Asset> => {
+    const owner = principalOf(req).sub;
+    const { policy, store } = deps;
+    const limit = Math.min(deps.maxBytes, policy.limitFor(incoming.assetType));
+    if (incoming.length !== undefined && incoming.length > deps.maxBytes) throw tooLarge();
+    await policy.assertMayCreate(owner, incoming.assetType, incoming.length);
+    const id = randomBytes(16).toString('hex');
+    await store.createSession({
+      id,
+      ownerId: owner,
+      length: incoming.length,
+      metadata: {
+        filename: incoming.filename,
+        asset_type: incoming.assetType,
+        ...(incoming.contentType ? { filetype: incoming.contentType } : {}),
+      },
+    });
+    try {
+      const limiter = new ByteLimit(limit, () =>
+        limit < deps.maxBytes
+          ? new UploadError('payload_too_large', `over the ${limit} byte limit for asset_type ${incoming.assetType}`)
+          : tooLarge(),
+      );
+      const received = await store.write(stream.pipe(limiter), id, 0);
+      if (incoming.length === undefined) {
+        await store.declareUploadLength(id, received);
+        await store.write(Readable.from([]), id, received);
+      } else if (received !== incoming.length) {
+        throw new UploadError('validation_error', `the body ended after ${received} of ${incoming.length} bytes`);
+      }
+      return await store.finalize(id);
+    } catch (error) {
+      await store.cancel(id).catch(() => {});
+      throw error;
+    }
+  };
+
+  // The seed's clients append `asset_type` after the file, so it is only known once the file is in.
+  const applyLateAssetType = async (asset: Asset, assetType: string | undefined): Promise<Asset> => {
+    if (!assetType || assetType === asset.assetType) return asset;
+    try {
+      deps.policy.assertSize(assetType, asset.size);
+    } catch (error) {
+      await deleteAsset(deps, asset);
+      throw error;
+    }
+    return (await deps.assets.setAssetType(asset.id, assetType)) ?? asset;
+  };
+
+  router.post('/', async (req: Request, res: Response) => {
+    const declared = req.headers['content-length'] ? Number(req.headers['content-length']) : undefined;
+    if (declared !== undefined && declared > deps.maxBytes + 64 * 1024) {
+      res.setHeader('Connection', 'close');
+      throw tooLarge();
+    }
+    const query = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+    let asset: Asset;
+    if (req.is('multipart/form-data')) {
+      const form = await receiveMultipart(req, (file, info, fields) =>
+        receive(req, file, {
+          filename: info.filename || query('filename') || 'file',
+          contentType: info.mimeType !== 'application/octet-stream' ? info.mimeType : undefined,
+          assetType: fields.asset_type ?? query('asset_type') ?? 'other',
+          length: undefined,
+        }),
+      );
+      asset = await applyLateAssetType(form.asset, form.fields.asset_type);
+    } else {
+      asset = await receive(req, req, {
+        filename: query('filename') ?? 'file',
+        contentType: query('content_type'),
+        assetType: query('asset_type') ?? 'other',
+        length: declared,
+      });
+    }
+    res.status(201).json(assetView(asset));
+  });
+  return router;
+}
+
+type FileHandler = (file: Readable, info: busboy.FileInfo, fields: Record<string, string>) => Promise<Asset>;
+
+/**
+ * Streams the one `file` part of a form into `handle`, passing the fields sent before it; resolves
+ * with the asset and every field once the whole form is read.
+ */
+function receiveMultipart(
+  req: Request,
+  handle: FileHandler,
+): Promise<{ asset: Asset; fields: Record<string, string> }> {
+  return new Promise((resolve, reject) => {
+    const fields: Record<string, string> = {};
+    let started: Promise<Asset> | undefined;
+    const parser = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+    parser.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    parser.on('file', (name, file, info) => {
+      if (name !== 'file' || started) {
+        file.resume();
+        return;
+      }
+      started = handle(file, info, { ...fields });
+      started.catch(() => file.resume());
+    });
+    parser.on('error', (error: Error) =>
+      reject(new UploadError('validation_error', `malformed form data: ${error.message}`)),
+    );
+    parser.on('close', () => {
+      if (!started) reject(new UploadError('validation_error', 'the form has no `file` part'));
+      else started.then((asset) => resolve({ asset, fields }), reject);
+    });
+    req.pipe(parser);
+  });
+}
+
+/** Passes at most `limit` bytes; one more fails the stream with `tooLarge()`. */
+class ByteLimit extends Transform {
+  private seen = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly tooLarge: () => Error,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    callback(this.seen > this.limit ? this.tooLarge() : null, chunk);
+  }
+}
