@@ -1,5 +1,5 @@
 // Named queries over assets (and the one session column an asset correction touches).
-import { desc, eq } from 'drizzle-orm';
+import { desc, eq, inArray } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { type Asset, assets, type NewAsset, uploadSessions } from './schema.js';
 
@@ -15,6 +15,14 @@ export class AssetRepository {
   async find(id: string): Promise<Asset | undefined> {
     const [row] = await this.db.select().from(assets).where(eq(assets.id, id));
     return row;
+  }
+
+  async findMany(ids: readonly string[]): Promise<Asset[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .select()
+      .from(assets)
+      .where(inArray(assets.id, [...ids]));
   }
 
   async findBySession(sessionId: string): Promise<Asset | undefined> {

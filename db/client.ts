@@ -26,6 +26,12 @@ export interface Database {
   migrate(): Promise<void>;
   /** Cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * Runs `fn` only if no other holder of `name` runs it at the same moment, across every process
+   * on this database (an advisory lock on PostgreSQL; in-process for the embedded database).
+   * Resolves undefined when someone else holds it.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
 
@@ -45,18 +51,43 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ping: async () => {
         await db.execute(sql`select 1`);
       },
+      exclusive: async (name, fn) => {
+        const connection = await client.reserve();
+        try {
+          const [row] = await connection`select pg_try_advisory_lock(hashtextextended(${name}, 1)) as locked`;
+          if (row?.locked !== true) return undefined;
+          try {
+            return await fn();
+          } finally {
+            await connection`select pg_advisory_unlock(hashtextextended(${name}, 1))`;
+          }
+        } finally {
+          connection.release();
+        }
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
   await mkdir(options.dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir: options.dataDir });
   const db = drizzlePglite(client, { schema });
+  const held = new Set<string>();
   return {
     kind: 'pglite',
     db,
     migrate: () => migratePglite(db, { migrationsFolder }),
     ping: async () => {
       await db.execute(sql`select 1`);
+    },
+    // one process owns an embedded database, so an in-process guard is enough
+    exclusive: async (name, fn) => {
+      if (held.has(name)) return undefined;
+      held.add(name);
+      try {
+        return await fn();
+      } finally {
+        held.delete(name);
+      }
     },
     close: () => client.close(),
   };

@@ -37,6 +37,9 @@ export const uploadSessions = pgTable(
     chunks: jsonb('chunks').$type<ChunkDigests>().notNull().default({}),
     status: uploadStatus('status').notNull().default('initiated'),
     error: text('error'),
+    // tus concatenation: 'partial' uploads are parts of a 'final' one, which lists them in order
+    concat: text('concat').$type<'partial' | 'final'>(),
+    parts: jsonb('parts').$type<string[]>(),
     // set when finalising starts, so a crash half-way can be repaired
     assetId: uuid('asset_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

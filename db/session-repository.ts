@@ -1,6 +1,6 @@
 // Named queries over upload_sessions (and the assets row that completes one). Nothing else in the
 // code base writes these tables.
-import { and, count, desc, eq, gt, inArray, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import {
   type Asset,
@@ -8,6 +8,7 @@ import {
   type ChunkDigests,
   type NewAsset,
   type NewUploadSession,
+  type UploadMetadata,
   type UploadSession,
   type UploadStatus,
   uploadSessions,
@@ -30,12 +31,18 @@ export interface ListOptions {
 }
 
 const RECEIVING: UploadStatus[] = ['initiated', 'uploading'];
+// Parts of a concatenation are neither counted against limits nor finalised on their own.
+const notPartial = or(isNull(uploadSessions.concat), ne(uploadSessions.concat, 'partial'));
 
 export class SessionRepository {
   constructor(private readonly db: Db) {}
 
   async create(values: NewUploadSession): Promise<UploadSession> {
-    const [row] = await this.db.insert(uploadSessions).values(values).returning();
+    const metadata = values.metadata && storableMetadata(values.metadata);
+    const [row] = await this.db
+      .insert(uploadSessions)
+      .values({ ...values, metadata })
+      .returning();
     if (!row) throw new Error('insert into upload_sessions returned no row');
     return row;
   }
@@ -140,7 +147,7 @@ export class SessionRepository {
     const rows = await this.db
       .select({ createdAt: uploadSessions.createdAt })
       .from(uploadSessions)
-      .where(and(eq(uploadSessions.ownerId, ownerId), gt(uploadSessions.createdAt, since)))
+      .where(and(eq(uploadSessions.ownerId, ownerId), gt(uploadSessions.createdAt, since), notPartial))
       .orderBy(desc(uploadSessions.createdAt))
       .limit(limit);
     return rows.map((r) => r.createdAt);
@@ -150,7 +157,7 @@ export class SessionRepository {
     const [row] = await this.db
       .select({ n: count() })
       .from(uploadSessions)
-      .where(and(eq(uploadSessions.ownerId, ownerId), inArray(uploadSessions.status, ACTIVE_STATUSES)));
+      .where(and(eq(uploadSessions.ownerId, ownerId), inArray(uploadSessions.status, ACTIVE_STATUSES), notPartial));
     return row?.n ?? 0;
   }
 
@@ -195,6 +202,31 @@ export class SessionRepository {
     });
   }
 
+  async findMany(ids: readonly string[]): Promise<UploadSession[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .select()
+      .from(uploadSessions)
+      .where(inArray(uploadSessions.id, [...ids]));
+  }
+
+  async findByAssetIds(assetIds: readonly string[]): Promise<UploadSession[]> {
+    if (assetIds.length === 0) return [];
+    return this.db
+      .select()
+      .from(uploadSessions)
+      .where(inArray(uploadSessions.assetId, [...assetIds]));
+  }
+
+  /** Marks the partial uploads of a finished concatenation as used up by its asset. */
+  async consumeParts(ids: readonly string[], assetId: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .update(uploadSessions)
+      .set({ status: 'completed', assetId, completedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(inArray(uploadSessions.id, [...ids]), eq(uploadSessions.concat, 'partial')));
+  }
+
   async delete(id: string): Promise<boolean> {
     const rows = await this.db
       .delete(uploadSessions)
@@ -223,6 +255,7 @@ export class SessionRepository {
       .where(
         and(
           inArray(uploadSessions.status, RECEIVING),
+          notPartial,
           or(
             isNotNull(uploadSessions.assetId),
             eq(uploadSessions.uploadOffset, sql`coalesce(${uploadSessions.uploadLength}, -1)`),
@@ -243,4 +276,11 @@ export class SessionRepository {
       .set({ uploadOffset: offset, chunks, updatedAt: sql`now()` })
       .where(eq(uploadSessions.id, id));
   }
+}
+
+/** PostgreSQL cannot store U+0000 in text or jsonb, and client metadata may contain it: drop it. */
+function storableMetadata(metadata: UploadMetadata): UploadMetadata {
+  return Object.fromEntries(
+    Object.entries(metadata).map(([key, value]) => [key.replaceAll('\0', ''), value?.replaceAll('\0', '') ?? null]),
+  );
 }

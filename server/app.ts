@@ -1,5 +1,6 @@
 // The express application: CORS, request logging, health, the tus endpoint and the REST storage
 // API behind auth, and the error renderer. Built from explicit dependencies so tests can run several side by side.
+import type { Locker } from '@tus/utils';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
@@ -17,7 +18,8 @@ import { assetRoutes, tusDownloadRoute } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
 import { ASSET_ID_HEADER, createTusServer } from './tus.js';
-import { methodOverride, requireUploadOwner, tusProtocolChecks } from './tus-protocol.js';
+import { concatenationRoute } from './tus-concat.js';
+import { methodOverride, requireUploadOwner, tusProtocolChecks, tusRequestContext } from './tus-protocol.js';
 import { UploadPolicy } from './upload-policy.js';
 
 export interface AppDeps {
@@ -29,6 +31,7 @@ export interface AppDeps {
   assets: AssetRepository;
   store: ChunkStore;
   verifier: TokenVerifier;
+  locker: Locker;
 }
 
 const TUS_HEADERS = [
@@ -75,7 +78,14 @@ export function createApp(deps: AppDeps): Express {
 
   const policy = new UploadPolicy(config, deps.sessions);
   const assetDeps = { assets: deps.assets, sessions: deps.sessions, layout: deps.layout };
-  const tus = createTusServer({ path: config.tusPath, store: deps.store, sessions: deps.sessions, policy, log });
+  const tus = createTusServer({
+    path: config.tusPath,
+    store: deps.store,
+    sessions: deps.sessions,
+    policy,
+    locker: deps.locker,
+    log,
+  });
   const authenticate = requireAuth(deps.verifier);
   app.use(
     config.tusPath,
@@ -84,10 +94,12 @@ export function createApp(deps: AppDeps): Express {
     tusDownloadRoute(assetDeps),
     tusProtocolChecks,
     requireUploadOwner(deps.sessions),
+    concatenationRoute({ store: deps.store, sessions: deps.sessions, policy, tusPath: config.tusPath, log }),
     (req, res, next) => {
+      const request = tusRequestContext(req, res);
       // express strips the mount path; @tus/server wants the URL the client used
       req.url = req.originalUrl;
-      tus.handle(req, res).catch(next);
+      deps.store.requests.run(request, () => tus.handle(req, res)).catch(next);
     },
   );
   app.use(

@@ -38,6 +38,10 @@ export interface Config {
   /** Largest body accepted by the single-shot POST /storage/upload. */
   singleUploadMax: number;
   jwt: { issuer: string | undefined; audience: string | undefined; clockToleranceSeconds: number };
+  /** Files on disk younger than this are never removed as orphans by the cleanup sweep. */
+  orphanGraceMs: number;
+  /** How long a PATCH waits for another instance to release an upload before answering 423. */
+  lockTimeoutMs: number;
 }
 
 export const DEFAULT_ASSET_TYPE_LIMITS: Readonly<Record<string, number>> = {
@@ -148,6 +152,8 @@ const EnvSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE').default(30_000),
+  ORPHAN_GRACE: duration('ORPHAN_GRACE').default(3_600_000),
+  LOCK_TIMEOUT: duration('LOCK_TIMEOUT').default(20_000),
 });
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
@@ -190,6 +196,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       audience: e.JWT_AUDIENCE,
       clockToleranceSeconds: Math.round(e.JWT_CLOCK_TOLERANCE / 1000),
     },
+    orphanGraceMs: e.ORPHAN_GRACE,
+    lockTimeoutMs: e.LOCK_TIMEOUT,
   };
 }
 

@@ -2,11 +2,17 @@
 // routes answer plain text, like the rest of the tus protocol. Anything not in the error table is a
 // bug or an outage: it is logged and answered with a generic 500.
 import type { NextFunction, Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../db/availability.js';
 import { isUploadError, UploadError } from '../store/errors.js';
 import type { Logger } from './logger.js';
 
 export function toUploadError(error: unknown): UploadError | undefined {
   if (isUploadError(error)) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new UploadError('unavailable', 'the database is unreachable; retry shortly, nothing received was lost', {
+      'Retry-After': '5',
+    });
+  }
   // body-parser and similar: errors that carry a 4xx status and are safe to expose
   const e = error as { status?: number; type?: string; message?: string; expose?: boolean };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {

@@ -2,15 +2,17 @@
 // express app, the cleanup schedule; returns a handle to stop it gracefully.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { schedule } from 'node-cron';
+import { MemoryLocker } from '@tus/server';
 import { AssetRepository } from '../db/asset-repository.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
 import { ChunkStore } from '../store/chunk-store.js';
 import { StorageLayout } from '../store/layout.js';
+import { PgLocker } from '../store/pg-locker.js';
 import { recoverUploads } from '../store/recovery.js';
 import { createApp } from './app.js';
 import { createVerifier } from './auth.js';
+import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveVerifyKey } from './tokens.js';
@@ -32,6 +34,8 @@ export interface RunningServer {
   log: Logger;
   /** Stops accepting, lets in-flight requests finish (bounded by shutdownGraceMs), closes the database. */
   close(): Promise<void>;
+  /** Runs one cleanup sweep now (undefined when another instance holds the cleanup lease). */
+  cleanup(): Promise<CleanupReport | undefined>;
 }
 
 export function databaseOptionsFor(config: Config) {
@@ -63,7 +67,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (repaired.finalized + repaired.failed + repaired.reset > 0) log.warn(repaired, 'repaired uploads after a restart');
 
   const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);
-  const app = createApp({ config, log, database, layout, sessions, assets, store, verifier });
+  // with a shared database several instances may serve one upload: lock in PostgreSQL
+  const pgLocker = config.databaseUrl
+    ? new PgLocker({ url: config.databaseUrl, acquireTimeoutMs: config.lockTimeoutMs })
+    : undefined;
+  const locker = pgLocker ?? new MemoryLocker({ acquireLockTimeout: config.lockTimeoutMs });
+  const app = createApp({ config, log, database, layout, sessions, assets, store, verifier, locker });
   const server = http.createServer(
     // long uploads must not be cut by Node's default 5-minute request timeout
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
@@ -76,32 +85,44 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
-  const cleanup = schedule(config.cleanupCron, async () => {
-    try {
-      const started = Date.now();
-      const expired = await store.deleteExpired();
-      log.info({ expired, ms: Date.now() - started }, 'cleanup sweep');
-    } catch (error) {
-      log.error({ err: error }, 'cleanup sweep failed');
-    }
-  });
+  const cleanupDeps = { database, store, sessions, assets, layout, log, orphanGraceMs: config.orphanGraceMs };
+  const cleanup = scheduleCleanup(config.cleanupCron, cleanupDeps);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await cleanup.stop();
-      await stopHttp(server, config.shutdownGraceMs);
+      await stopHttp(server, store, config.shutdownGraceMs);
+      await pgLocker?.close();
       if (!options.database) await database.close();
     })();
     return closing;
   };
-  return { url: `http://${host}:${port}`, port, config, database, store, sessions, assets, log, close };
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    config,
+    database,
+    store,
+    sessions,
+    assets,
+    log,
+    close,
+    cleanup: () => runCleanup(cleanupDeps),
+  };
 }
 
-async function stopHttp(server: http.Server, graceMs: number): Promise<void> {
+/**
+ * Graceful stop: no new connections; writes in progress stop at their next block and commit a
+ * durable offset (their clients get the offset and resume elsewhere); other requests get
+ * `graceMs` to finish before their connections are closed; then the last writes settle.
+ */
+async function stopHttp(server: http.Server, store: ChunkStore, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  store.stopWriting();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
   clearTimeout(timer);
+  await store.idle(graceMs);
 }

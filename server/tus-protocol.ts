@@ -1,10 +1,13 @@
 // Express middleware in front of @tus/server for the protocol rules it gets wrong or dropped:
 // X-HTTP-Method-Override, 412 for any unsupported Tus-Resumable, 415 for a PATCH with the wrong
-// Content-Type, 400 for a missing or malformed Upload-Offset; and the owner check on an upload.
+// Content-Type, 400 for a missing or malformed Upload-Offset; the owner check on an upload; and the
+// request context (checksum, concatenation part) handed to the store.
 import type { NextFunction, Request, Response } from 'express';
 import type { SessionRepository } from '../db/session-repository.js';
+import { CHECKSUM_ALGORITHMS, parseUploadChecksum } from '../store/checksum.js';
 import { UploadError } from '../store/errors.js';
 import { isValidUploadId } from '../store/layout.js';
+import type { UploadRequest } from '../store/request-context.js';
 import { principalOf } from './auth.js';
 
 const OVERRIDABLE = new Set(['PATCH', 'DELETE', 'HEAD', 'GET', 'OPTIONS']);
@@ -74,6 +77,22 @@ export function tusProtocolChecks(req: Request, res: Response, next: NextFunctio
     }
   }
   next();
+}
+
+/**
+ * What the store needs to know about this request: the Upload-Checksum to verify, and whether a
+ * POST creates a concatenation part.
+ * Also answers OPTIONS with the checksum algorithms on offer.
+ */
+export function tusRequestContext(req: Request, res: Response): UploadRequest {
+  if (req.method === 'OPTIONS') {
+    res.setHeader('Tus-Checksum-Algorithm', CHECKSUM_ALGORITHMS.join(','));
+    return {};
+  }
+  const header = req.headers['upload-checksum'];
+  const checksum = typeof header === 'string' ? parseUploadChecksum(header) : undefined;
+  const partial = req.method === 'POST' && req.headers['upload-concat'] === 'partial';
+  return { checksum, partial };
 }
 
 /** 403 when the caller is not the owner of the upload named in the URL. Unknown ids pass on (404). */

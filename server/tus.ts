@@ -2,13 +2,14 @@
 // assets. Creation stamps the owner; the finish hook finalises the upload into an asset and tells
 // the client its id in Upload-Asset-Id.
 import type { IncomingMessage } from 'node:http';
-import { MemoryLocker, Server } from '@tus/server';
+import { Server } from '@tus/server';
 import type { Lock, Locker } from '@tus/utils';
 import type { SessionRepository } from '../db/session-repository.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { OWNER_METADATA_KEY } from '../store/chunk-store.js';
-import { isUploadError, UploadError } from '../store/errors.js';
+import { UploadError } from '../store/errors.js';
 import { principalOf } from './auth.js';
+import { toUploadError } from './error-handler.js';
 import type { Logger } from './logger.js';
 import type { UploadPolicy } from './upload-policy.js';
 
@@ -17,12 +18,13 @@ export interface TusOptions {
   store: ChunkStore;
   sessions: SessionRepository;
   policy: UploadPolicy;
+  /** Serialises writers of one upload: in-process, or in PostgreSQL across instances. */
+  locker: Locker;
   log: Logger;
 }
 
 export const ASSET_ID_HEADER = 'Upload-Asset-Id';
 
-/** Reads a HEAD or GET from the database without queuing behind (and cancelling) a running PATCH. */
 const noLock: Lock = { lock: async () => {}, unlock: async () => {} };
 
 type WebRequest = Parameters<NonNullable<ConstructorParameters<typeof Server>[0]['onUploadCreate']>>[0];
@@ -35,9 +37,8 @@ function nodeRequest(req: WebRequest): IncomingMessage {
 
 export function createTusServer(options: TusOptions): Server {
   const { store, log } = options;
-  const memoryLocker = new MemoryLocker();
-  const readOnly: Locker = { newLock: () => noLock };
-  return new Server({
+  const unlocked: Locker = { newLock: () => noLock };
+  const server = new Server({
     path: options.path,
     datastore: store,
     relativeLocation: true,
@@ -48,16 +49,26 @@ export function createTusServer(options: TusOptions): Server {
       const session = await options.sessions.find(id);
       return session ? options.policy.limitFor(session.assetType) : options.policy.largestLimit;
     },
-    locker: (req) => (req.method === 'HEAD' || req.method === 'GET' ? readOnly : memoryLocker),
+    // HEAD reads the durable offset from the database and POST names a new id: neither needs
+    // the lock, and taking it would ask a running PATCH to stop
+    locker: (req) => (req.method === 'PATCH' || req.method === 'DELETE' ? options.locker : unlocked),
     allowedHeaders: ['X-Request-Id', 'Upload-Checksum'],
     exposedHeaders: [ASSET_ID_HEADER, 'Upload-Expires', 'X-Request-Id'],
     async onUploadCreate(req, upload) {
       const owner = principalOf(nodeRequest(req)).sub;
-      await options.policy.assertMayCreate(owner, upload.metadata?.asset_type ?? 'other', upload.size);
+      if (store.requests.current.partial) {
+        // a part's asset type is the final upload's; it is checked when the parts are joined
+        if (upload.size !== undefined && upload.size > options.policy.largestLimit) {
+          options.policy.assertSize('other', upload.size);
+        }
+      } else {
+        await options.policy.assertMayCreate(owner, upload.metadata?.asset_type ?? 'other', upload.size);
+      }
       return { metadata: { ...(upload.metadata ?? {}), [OWNER_METADATA_KEY]: owner } };
     },
     async onUploadFinish(_req, upload) {
-      const asset = await store.finalize(upload.id);
+      const asset = await store.finish(upload.id);
+      if (!asset) return {};
       log.info(
         { upload_id: upload.id, asset_id: asset.id, owner: asset.ownerId, size: asset.size },
         'upload finalised',
@@ -65,7 +76,11 @@ export function createTusServer(options: TusOptions): Server {
       return { headers: { [ASSET_ID_HEADER]: asset.id } };
     },
     onResponseError(_req, error) {
-      if (isUploadError(error)) return { status_code: error.status, body: error.body };
+      const known = toUploadError(error);
+      if (known) {
+        if (known.status >= 500) log.error({ err: error }, 'tus request failed');
+        return { status_code: known.status, body: known.body };
+      }
       if ('status_code' in error && typeof error.status_code === 'number') {
         // a lock we could not get in time is a retryable conflict, not a server fault
         if (error.status_code === 500 && /lock/i.test(error.body)) {
@@ -77,4 +92,22 @@ export function createTusServer(options: TusOptions): Server {
       return { status_code: 500, body: 'internal error\n' };
     },
   });
+  answerPatchWithNewExpiry(server, options.sessions);
+  return server;
+}
+
+/**
+ * @tus/server dates a PATCH's Upload-Expires from the upload as it was before the PATCH. Expiry
+ * counts from the last byte received, so the answer carries the expiry this PATCH moved to.
+ */
+function answerPatchWithNewExpiry(server: Server, sessions: SessionRepository): void {
+  const handler = server.handlers.PATCH;
+  const send = handler.send.bind(handler);
+  handler.send = async (req, context, headers) => {
+    const res = await send(req, context, headers);
+    const id = res.headers.has('Upload-Expires') ? handler.getFileIdFromRequest(req) : undefined;
+    const session = id ? await sessions.find(id) : undefined;
+    if (session) res.headers.set('Upload-Expires', session.expiresAt.toUTCString());
+    return res;
+  };
 }

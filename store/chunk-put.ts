@@ -4,8 +4,80 @@
 // can check they match what is stored and a bad re-send can never damage acknowledged data.
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { UploadSession } from '../db/schema.js';
+import type { SessionRepository } from '../db/session-repository.js';
+import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
+import { chunkLength, chunkStart } from './chunking.js';
 import { UploadError } from './errors.js';
-import { sha256 } from './hash-state.js';
+import { hashRange, sha256 } from './hash-state.js';
+import { storageError, type UploadFiles } from './upload-files.js';
+
+export interface NumberedChunkDeps {
+  files: UploadFiles;
+  sessions: SessionRepository;
+  bufferSize: number;
+  nextExpiry(): Date;
+}
+
+/**
+ * Stores chunk n of a receiving session whole, in any order and concurrently with other chunks.
+ * Re-sending a stored chunk is a no-op when its bytes match and `invalid_chunk` when not.
+ */
+export async function storeNumberedChunk(
+  deps: NumberedChunkDeps,
+  session: UploadSession,
+  chunkNumber: number,
+  stream: Readable,
+  checksum?: ExpectedChecksum,
+): Promise<UploadSession> {
+  const { id } = session;
+  const length = session.uploadLength;
+  if (length === null) throw new UploadError('invalid_state', `upload ${id} has not declared its length yet`);
+  const total = session.totalChunks ?? 0;
+  if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > total) {
+    throw new UploadError(
+      'invalid_chunk',
+      total === 0
+        ? `upload ${id} is empty and takes no chunks`
+        : `chunk_number must be a whole number from 1 to ${total}`,
+    );
+  }
+  const start = chunkStart(chunkNumber, session.chunkSize);
+  const size = chunkLength(chunkNumber, session.chunkSize, length);
+  const recorded = session.chunks[String(chunkNumber)];
+  const protectedEnd = recorded ? start + size : Math.max(start, Math.min(start + size, session.uploadOffset));
+  const file = await deps.files.open(session);
+  try {
+    const put = await putChunk(file, stream, {
+      chunkNumber,
+      start,
+      length: size,
+      protectedEnd,
+      bufferSize: deps.bufferSize,
+      checksum,
+    });
+    if (recorded) {
+      if (put.digest !== recorded) throw differentChunk(chunkNumber);
+      return session;
+    }
+    if (put.protectedDigest !== undefined) {
+      const onDisk = sha256();
+      await hashRange(file, start, protectedEnd, [onDisk]);
+      if (onDisk.digest('hex') !== put.protectedDigest) throw differentChunk(chunkNumber);
+    }
+    const updated = await deps.sessions.recordChunk(id, chunkNumber, put.digest, deps.nextExpiry());
+    if (!updated) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
+    return updated;
+  } catch (error) {
+    throw storageError(error);
+  } finally {
+    await file.close();
+  }
+}
+
+function differentChunk(chunkNumber: number): UploadError {
+  return new UploadError('invalid_chunk', `chunk ${chunkNumber} differs from the bytes already stored for it`);
+}
 
 export interface ChunkPut {
   chunkNumber: number;
@@ -14,6 +86,7 @@ export interface ChunkPut {
   /** Bytes [start, protectedEnd) are hashed but not written. */
   protectedEnd: number;
   bufferSize: number;
+  checksum?: ExpectedChecksum | undefined;
 }
 
 export interface ChunkPutResult {
@@ -28,6 +101,7 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
   const end = start + length;
   const whole = sha256();
   const overlap = sha256();
+  const checksummer = put.checksum ? createChecksummer(put.checksum.algorithm) : undefined;
   let position = start;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -49,6 +123,7 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
       throw new UploadError('invalid_chunk', `chunk ${put.chunkNumber} is longer than its ${length} bytes`);
     }
     whole.update(data);
+    checksummer?.update(data);
     const guarded = Math.min(Math.max(protectedEnd - position, 0), data.length);
     if (guarded > 0) overlap.update(data.subarray(0, guarded));
     if (guarded < data.length) {
@@ -63,6 +138,9 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
       'invalid_chunk',
       `chunk ${put.chunkNumber} has ${position - start} bytes; it must be exactly ${length} bytes`,
     );
+  }
+  if (checksummer && put.checksum && !checksummer.digest().equals(put.checksum.digest)) {
+    throw checksumMismatch(put.checksum.algorithm);
   }
   await flush();
   await file.datasync();

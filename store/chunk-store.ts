@@ -4,20 +4,24 @@
 // progress: it only moves after the bytes are synced, so a crash can lose unacknowledged bytes but
 // never report bytes that are not there.
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { DataStore, Upload } from '@tus/utils';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadMetadata, UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import { putChunk } from './chunk-put.js';
+import type { ExpectedChecksum } from './checksum.js';
+import { storeNumberedChunk } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
-import { chunkLength, chunkStart, totalChunks } from './chunking.js';
+import { totalChunks } from './chunking.js';
+import { partsStream } from './concatenate.js';
 import { UploadError } from './errors.js';
-import { finalizeUpload, isNotFound } from './finalize.js';
-import { HashStates, hashRange, sha256, type UploadHashes } from './hash-state.js';
+import { finalizeUpload } from './finalize.js';
+import { HashStates } from './hash-state.js';
 import { isValidUploadId, type StorageLayout } from './layout.js';
+import { RequestContext } from './request-context.js';
 import { sessionOptionsFrom } from './session-options.js';
+import { storageError, UploadFiles } from './upload-files.js';
 
 /**
  * Metadata key through which the server's creation hook hands the authenticated owner to
@@ -25,12 +29,15 @@ import { sessionOptionsFrom } from './session-options.js';
  */
 export const OWNER_METADATA_KEY = '__owner';
 
+/** Advertised in Tus-Extension. */
 export const CHUNK_STORE_EXTENSIONS = [
   'creation',
   'creation-with-upload',
   'creation-defer-length',
   'termination',
   'expiration',
+  'checksum',
+  'concatenation',
 ] as const;
 
 export interface ChunkStoreOptions {
@@ -48,25 +55,40 @@ export interface NewSessionInput {
   ownerId: string;
   length: number | undefined;
   metadata: UploadMetadata;
+  concat?: 'partial' | 'final';
+  parts?: string[];
 }
-
-// Below this offset a lost whole-file hash is rebuilt while resuming; above it, at finalising.
-const REHASH_ON_RESUME_LIMIT = 64 * 1024 * 1024;
 
 export class ChunkStore extends DataStore {
   override extensions: string[] = [...CHUNK_STORE_EXTENSIONS];
   readonly hashes = new HashStates();
+  readonly requests = new RequestContext();
+  private readonly files: UploadFiles;
   private readonly writeBufferSize: number;
+  private readonly writing = new Map<Promise<unknown>, AbortController>();
 
   constructor(private readonly options: ChunkStoreOptions) {
     super();
     this.writeBufferSize = options.writeBufferSize ?? 4 * 1024 * 1024;
+    this.files = new UploadFiles(options.layout, this.hashes);
+  }
+
+  /** @tus/server 2.x looks the concatenation extension up under a misspelt name. */
+  override hasExtension(extension: string): boolean {
+    return extension === 'concatentation' ? this.extensions.includes('concatenation') : super.hasExtension(extension);
   }
 
   override async create(upload: Upload): Promise<Upload> {
     const { [OWNER_METADATA_KEY]: ownerId, ...metadata } = upload.metadata ?? {};
     if (!ownerId) throw new UploadError('internal_error', 'upload created without an owner');
-    const session = await this.createSession({ id: upload.id, ownerId, length: upload.size, metadata });
+    const partial = this.requests.current.partial === true;
+    const session = await this.createSession({
+      id: upload.id,
+      ownerId,
+      length: upload.size,
+      metadata,
+      ...(partial ? { concat: 'partial' as const } : {}),
+    });
     return this.toUpload(session);
   }
 
@@ -74,7 +96,9 @@ export class ChunkStore extends DataStore {
   async createSession(input: NewSessionInput): Promise<UploadSession> {
     if (!isValidUploadId(input.id)) throw new UploadError('validation_error', 'invalid upload id');
     const opts = sessionOptionsFrom(input.metadata, this.options.defaultChunkSize);
-    const file = await open(this.options.layout.uploadPath(input.id), 'wx');
+    const file = await open(this.options.layout.uploadPath(input.id), 'wx').catch((e: unknown) => {
+      throw storageError(e);
+    });
     await file.close();
     return this.options.sessions.create({
       id: input.id,
@@ -86,6 +110,8 @@ export class ChunkStore extends DataStore {
       uploadLength: input.length ?? null,
       chunkSize: opts.chunkSize,
       totalChunks: input.length === undefined ? null : totalChunks(input.length, opts.chunkSize),
+      concat: input.concat ?? null,
+      parts: input.parts ?? null,
       expiresAt: this.nextExpiry(),
     });
   }
@@ -104,78 +130,26 @@ export class ChunkStore extends DataStore {
         `Upload-Offset ${offset} does not match the upload's offset ${session.uploadOffset}`,
       );
     }
-    const file = await this.openDataFile(session);
-    try {
-      const hashes = this.hashes.take(id, offset) ?? (await this.rebuildHashes(file, session));
-      const end = await writeChunks(stream, {
-        file,
-        chunkSize: session.chunkSize,
-        length: session.uploadLength ?? undefined,
-        start: offset,
-        hashes,
-        bufferSize: this.writeBufferSize,
-        recorded: session.chunks,
-        record: (at, chunks) => this.recordProgress(id, at, chunks),
-      });
-      this.hashes.put(id, hashes);
-      return end;
-    } catch (error) {
-      this.hashes.forget(id);
-      throw storageError(error);
-    } finally {
-      await file.close();
-    }
+    return this.track((stop) => this.writeAt(session, stream, this.requests.current.checksum, stop));
   }
 
-  /**
-   * Stores chunk n whole, in any order and concurrently with other chunks (the REST chunk route).
-   * Re-sending a stored chunk is a no-op when its bytes match and `invalid_chunk` when not.
-   */
-  async writeChunk(id: string, chunkNumber: number, stream: Readable): Promise<UploadSession> {
+  /** Stores chunk n whole (the REST chunk route): any order, several at once. */
+  async writeChunk(
+    id: string,
+    chunkNumber: number,
+    stream: Readable,
+    checksum?: ExpectedChecksum,
+  ): Promise<UploadSession> {
     const session = await this.findLive(id);
     if (session.status === 'completed') throw new UploadError('invalid_state', `upload ${id} is already completed`);
     this.assertReceiving(session);
-    const length = session.uploadLength;
-    if (length === null) throw new UploadError('invalid_state', `upload ${id} has not declared its length yet`);
-    const total = session.totalChunks ?? 0;
-    if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > total) {
-      throw new UploadError(
-        'invalid_chunk',
-        total === 0
-          ? `upload ${id} is empty and takes no chunks`
-          : `chunk_number must be a whole number from 1 to ${total}`,
-      );
-    }
-    const start = chunkStart(chunkNumber, session.chunkSize);
-    const size = chunkLength(chunkNumber, session.chunkSize, length);
-    const recorded = session.chunks[String(chunkNumber)];
-    const protectedEnd = recorded ? start + size : Math.max(start, Math.min(start + size, session.uploadOffset));
-    const file = await this.openDataFile(session);
-    try {
-      const put = await putChunk(file, stream, {
-        chunkNumber,
-        start,
-        length: size,
-        protectedEnd,
-        bufferSize: this.writeBufferSize,
-      });
-      if (recorded) {
-        if (put.digest !== recorded) throw differentChunk(chunkNumber);
-        return session;
-      }
-      if (put.protectedDigest !== undefined) {
-        const onDisk = sha256();
-        await hashRange(file, start, protectedEnd, [onDisk]);
-        if (onDisk.digest('hex') !== put.protectedDigest) throw differentChunk(chunkNumber);
-      }
-      const updated = await this.options.sessions.recordChunk(id, chunkNumber, put.digest, this.nextExpiry());
-      if (!updated) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
-      return updated;
-    } catch (error) {
-      throw storageError(error);
-    } finally {
-      await file.close();
-    }
+    const deps = {
+      files: this.files,
+      sessions: this.options.sessions,
+      bufferSize: this.writeBufferSize,
+      nextExpiry: () => this.nextExpiry(),
+    };
+    return this.track(() => storeNumberedChunk(deps, session, chunkNumber, stream, checksum));
   }
 
   override async declareUploadLength(id: string, length: number): Promise<void> {
@@ -210,20 +184,25 @@ export class ChunkStore extends DataStore {
         `upload ${id} is ${result.current?.status ?? 'gone'} and cannot be cancelled`,
       );
     }
-    await this.deleteData(id);
+    await this.files.remove(id);
     return result.session;
   }
 
   /** Expires unfinished sessions whose last byte is older than the TTL, deleting their data. */
   override async deleteExpired(): Promise<number> {
     let removed = 0;
-    for (const session of await this.options.sessions.findStale(new Date(), 1000)) {
-      const result = await this.options.sessions.transition(session.id, 'expired');
-      if (!result.ok) continue;
-      await this.deleteData(session.id);
-      removed++;
+    for (;;) {
+      const stale = await this.options.sessions.findStale(new Date(), 500);
+      let changed = 0;
+      for (const session of stale) {
+        const result = await this.options.sessions.transition(session.id, 'expired');
+        if (!result.ok) continue;
+        await this.files.remove(session.id);
+        changed++;
+      }
+      removed += changed;
+      if (stale.length < 500 || changed === 0) return removed;
     }
-    return removed;
   }
 
   override getExpiration(): number {
@@ -241,6 +220,89 @@ export class ChunkStore extends DataStore {
   /** Verifies, moves and records a fully received upload as an asset; idempotent. */
   finalize(id: string): Promise<Asset> {
     return finalizeUpload({ ...this.options, hashes: this.hashes }, id);
+  }
+
+  /** What the tus finish hook calls: partial uploads wait for their final upload instead. */
+  async finish(id: string): Promise<Asset | undefined> {
+    const session = await this.findLive(id);
+    return session.concat === 'partial' ? undefined : this.finalize(id);
+  }
+
+  /**
+   * Joins a final upload's parts into its data file (resuming from its durable offset), finalises
+   * it, and marks the parts used up and deletes their files.
+   */
+  async concatenate(finalId: string): Promise<Asset> {
+    const session = await this.findLive(finalId);
+    const ids = session.parts ?? [];
+    const found = new Map((await this.options.sessions.findMany(ids)).map((p) => [p.id, p]));
+    const parts = ids.map((id) => found.get(id));
+    if (session.status !== 'completed') {
+      if (parts.some((p) => !p)) throw new UploadError('gone', `a part of upload ${finalId} no longer exists`);
+      const stream = partsStream(this.options.layout, parts as UploadSession[], session.uploadOffset);
+      await this.write(stream, finalId, session.uploadOffset);
+    }
+    const asset = await this.finalize(finalId);
+    await this.options.sessions.consumeParts(ids, asset.id);
+    for (const id of ids) await this.files.remove(id);
+    return asset;
+  }
+
+  /** Asks every write in progress to stop at the next block and commit what it has. */
+  stopWriting(): void {
+    for (const controller of this.writing.values()) controller.abort();
+  }
+
+  /** Resolves when no write is in progress (or after `timeoutMs`). */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.writing.size > 0 && Date.now() < deadline) {
+      const timer = new Promise((resolve) => setTimeout(resolve, Math.max(1, deadline - Date.now())));
+      await Promise.race([Promise.allSettled([...this.writing.keys()]), timer]);
+    }
+  }
+
+  private async writeAt(
+    session: UploadSession,
+    stream: Readable,
+    checksum: ExpectedChecksum | undefined,
+    stop: AbortSignal,
+  ): Promise<number> {
+    const { id } = session;
+    const file = await this.files.open(session);
+    try {
+      const hashes = await this.files.hashesAt(file, session);
+      const end = await writeChunks(stream, {
+        file,
+        chunkSize: session.chunkSize,
+        length: session.uploadLength ?? undefined,
+        start: session.uploadOffset,
+        hashes,
+        bufferSize: this.writeBufferSize,
+        recorded: session.chunks,
+        record: (at, chunks) => this.recordProgress(id, at, chunks),
+        checksum,
+        stop,
+      });
+      this.hashes.put(id, hashes);
+      return end;
+    } catch (error) {
+      this.hashes.forget(id);
+      throw storageError(error);
+    } finally {
+      await file.close();
+    }
+  }
+
+  private track<T>(work: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const promise = work(controller.signal);
+    this.writing.set(promise, controller);
+    promise.then(
+      () => this.writing.delete(promise),
+      () => this.writing.delete(promise),
+    );
+    return promise;
   }
 
   private async findLive(id: string): Promise<UploadSession> {
@@ -266,12 +328,21 @@ export class ChunkStore extends DataStore {
       size: session.uploadLength ?? undefined,
       offset: completed ? (session.uploadLength ?? session.uploadOffset) : session.uploadOffset,
       metadata: session.metadata,
-      // @tus/server computes expiry as creation_date + TTL; we want it from the last byte, and
-      // never for a completed upload (HEAD keeps answering 200 so clients see it finished).
-      creation_date: completed
-        ? undefined
-        : new Date(session.expiresAt.getTime() - this.options.sessionTtlMs).toISOString(),
+      creation_date: completed ? undefined : this.expiryClockStart(session),
     });
+  }
+
+  /**
+   * @tus/server takes an upload as expired once creation_date + TTL has passed, and announces
+   * that moment in Upload-Expires. We count expiry from the last byte received and never expire a
+   * completed upload (HEAD keeps answering 200 so clients see it finished). So: a completed upload
+   * has no creation_date; an expired one gets the date that makes it expired; a live one gets
+   * "now", since a request on it is about to restart its clock.
+   */
+  private expiryClockStart(session: UploadSession): string {
+    const now = Date.now();
+    const expires = session.expiresAt.getTime();
+    return new Date(expires <= now ? expires - this.options.sessionTtlMs : now).toISOString();
   }
 
   private async recordProgress(id: string, offset: number, chunks: Record<string, string>): Promise<void> {
@@ -279,57 +350,7 @@ export class ChunkStore extends DataStore {
     if (!ok) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
   }
 
-  private async openDataFile(session: UploadSession): Promise<FileHandle> {
-    const file = this.options.layout.uploadPath(session.id);
-    try {
-      return await open(file, 'r+');
-    } catch (error) {
-      if (!isNotFound(error) || session.uploadOffset > 0) throw storageError(error);
-      return open(file, 'w+');
-    }
-  }
-
-  /** Hash state at the session's offset, read back from disk when this process has none. */
-  private async rebuildHashes(file: FileHandle, session: UploadSession): Promise<UploadHashes> {
-    const offset = session.uploadOffset;
-    const start = chunkStart(Math.floor(offset / session.chunkSize) + 1, session.chunkSize);
-    const chunk = sha256();
-    if (offset <= REHASH_ON_RESUME_LIMIT) {
-      const whole = sha256();
-      await hashRange(file, 0, start, [whole]);
-      await hashRange(file, start, offset, [whole, chunk]);
-      return { offset, chunk, file: whole };
-    }
-    await hashRange(file, start, offset, [chunk]);
-    return { offset, chunk, file: null };
-  }
-
-  private async deleteData(id: string): Promise<void> {
-    this.hashes.forget(id);
-    try {
-      await unlink(this.options.layout.uploadPath(id));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-  }
-
   private nextExpiry(): Date {
     return new Date(Date.now() + this.options.sessionTtlMs);
   }
-}
-
-function differentChunk(chunkNumber: number): UploadError {
-  return new UploadError('invalid_chunk', `chunk ${chunkNumber} differs from the bytes already stored for it`);
-}
-
-/** Maps file system failures onto the error table; other errors pass through unchanged. */
-function storageError(error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new UploadError(
-      'insufficient_storage',
-      'the server is out of disk space; retry later, the upload keeps what it has',
-    );
-  }
-  return error;
 }

@@ -1,10 +1,12 @@
 // Streams a request body into an upload's data file at a given offset. Bytes are gathered into a
 // bounded buffer and written positionally; at each chunk boundary the chunk's sha256 is taken, the
 // file is fdatasync'ed and only then is the chunk recorded. The sync of chunk n overlaps with
-// receiving chunk n+1. Memory per upload stays at about two write buffers.
+// receiving chunk n+1. Memory per upload stays at about two write buffers. With an expected
+// checksum (tus checksum extension) nothing is recorded until the whole body has been verified.
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ChunkDigests } from '../db/schema.js';
+import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
 import { sha256, type UploadHashes } from './hash-state.js';
 
 export interface ChunkWrite {
@@ -20,6 +22,10 @@ export interface ChunkWrite {
   recorded: Readonly<ChunkDigests>;
   /** Persists progress; called only once the bytes up to `offset` are durable. */
   record(offset: number, chunks: ChunkDigests): Promise<void>;
+  /** Upload-Checksum of this body: on a mismatch none of its bytes are recorded. */
+  checksum?: ExpectedChecksum | undefined;
+  /** When aborted (server shutting down), stop reading and commit what has arrived. */
+  stop?: AbortSignal | undefined;
 }
 
 export async function writeChunks(source: Readable, w: ChunkWrite): Promise<number> {
@@ -33,6 +39,8 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
   let durableOffset = w.start;
   let scheduledOffset = w.start;
   const completed = new Set<number>();
+  const checksummer = w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
+  const deferred: ChunkDigests = {};
 
   const flush = async () => {
     await lastWrite;
@@ -67,11 +75,13 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
     completed.add(number);
     await flush();
     const chunks: ChunkDigests = String(number) in w.recorded ? {} : { [number]: digest };
-    await makeDurable(position, chunks);
+    if (checksummer) Object.assign(deferred, chunks);
+    else await makeDurable(position, chunks);
   };
 
   try {
     for await (const data of source as AsyncIterable<Buffer>) {
+      checksummer?.update(data);
       let rest = data;
       while (rest.length > 0) {
         const boundary = (Math.floor(position / chunkSize) + 1) * chunkSize;
@@ -85,15 +95,25 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
         pendingBytes += piece.length;
         position += piece.length;
         hashes.offset = position;
-        if (position === limit) await completeChunk();
+        // the chunk that ends the upload is recorded only once the body has ended: a body that
+        // runs on past the length is refused whole and must not leave the upload looking complete
+        if (position === limit && limit !== length) await completeChunk();
         else if (pendingBytes >= w.bufferSize) await flush();
       }
+      if (w.stop?.aborted) break;
     }
     // A final partial chunk completes when the length is reached, even if it was declared late
     // (creation-defer-length) and this request carried no bytes at all.
     const last = length ? Math.ceil(length / chunkSize) : 0;
     if (position === length && last > 0 && !(String(last) in w.recorded) && !completed.has(last)) {
       await completeChunk();
+    }
+    if (checksummer && w.checksum) {
+      if (!checksummer.digest().equals(w.checksum.digest)) throw checksumMismatch(w.checksum.algorithm);
+      if (position > w.start || Object.keys(deferred).length > 0) {
+        await flush();
+        await makeDurable(position, deferred);
+      }
     } else if (position > scheduledOffset) {
       await flush();
       await makeDurable(position, {});

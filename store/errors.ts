@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   locked: 423,
   rate_limited: 429,
+  checksum_mismatch: 460,
   invalid_state: 400,
   invalid_chunk: 400,
   internal_error: 500,

@@ -70,7 +70,12 @@ export function assetRoutes(deps: AssetDeps): Router {
 /** GET {TUS_PATH}/:id on a finished tus upload downloads its asset. */
 export function tusDownloadRoute(deps: AssetDeps): Router {
   const router = Router();
-  router.get('/:id', async (req, res) => {
+  router.get('/:id', async (req, res, next) => {
+    // express routes HEAD to GET handlers; a tus HEAD must reach @tus/server
+    if (req.method === 'HEAD') {
+      next();
+      return;
+    }
     const id = String(req.params.id);
     const session = await deps.sessions.find(id);
     if (!session) throw new UploadError('not_found', `upload ${id} not found`);

@@ -5,6 +5,7 @@ import express, { type Request, Router } from 'express';
 import { z } from 'zod';
 import { UPLOAD_STATUSES, type UploadSession } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
+import { parseUploadChecksum } from '../../store/checksum.js';
 import type { ChunkStore } from '../../store/chunk-store.js';
 import { UploadError } from '../../store/errors.js';
 import { principalOf } from '../auth.js';
@@ -41,6 +42,10 @@ const ListQuery = z.object({
 
 const ChunkQuery = z.object({
   chunk_number: z.coerce.number({ message: 'is required' }).int('must be a whole number'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits')
+    .optional(),
 });
 
 export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
@@ -108,8 +113,15 @@ export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
 
   router.post('/:id/chunk', async (req, res) => {
     const session = await ownSession(req);
-    const { chunk_number } = parseOrThrow(ChunkQuery, req.query, 'chunk_number');
-    const updated = await store.writeChunk(session.id, chunk_number, req);
+    const { chunk_number, sha256 } = parseOrThrow(ChunkQuery, req.query, 'chunk query');
+    const header = req.headers['upload-checksum'];
+    const checksum =
+      typeof header === 'string'
+        ? parseUploadChecksum(header)
+        : sha256
+          ? { algorithm: 'sha256' as const, digest: Buffer.from(sha256, 'hex') }
+          : undefined;
+    const updated = await store.writeChunk(session.id, chunk_number, req, checksum);
     res.json(sessionView(updated, uploadUrl(req, session.id)));
   });
 

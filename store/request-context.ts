@@ -1,0 +1,23 @@
+// What one HTTP request tells the store beyond the DataStore arguments @tus/server passes: the
+// body's expected checksum and whether a new upload is a concatenation part. The server runs each
+// tus request inside `RequestContext.run`; the store reads it where it needs it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ExpectedChecksum } from './checksum.js';
+
+export interface UploadRequest {
+  checksum?: ExpectedChecksum | undefined;
+  /** Set on a POST with `Upload-Concat: partial`. */
+  partial?: boolean;
+}
+
+export class RequestContext {
+  private readonly storage = new AsyncLocalStorage<UploadRequest>();
+
+  run<T>(request: UploadRequest, fn: () => T): T {
+    return this.storage.run(request, fn);
+  }
+
+  get current(): UploadRequest {
+    return this.storage.getStore() ?? {};
+  }
+}
