@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { access, mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetRepository } from '../db/asset-repository.js';
-import type { Asset } from '../db/schema.js';
+import type { Asset, UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { missingChunks } from './chunking.js';
 import { UploadError } from './errors.js';
@@ -50,20 +50,28 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
   const relativePath = layout.assetRelativePath(session.ownerId, assetId, session.filename);
   const target = layout.resolve(relativePath);
   const source = layout.uploadPath(sessionId);
-  await mkdir(path.dirname(target), { recursive: true });
-  try {
-    await rename(source, target);
-  } catch (error) {
-    // a previous attempt may have moved it already
-    if (!isNotFound(error) || !(await exists(target))) {
-      throw new UploadError('storage_error', `data of upload ${sessionId} is missing on disk`);
-    }
+  // a repair may find the data already moved by the attempt that crashed
+  const sourceExists = await exists(source);
+  if (!sourceExists && !(await exists(target))) {
+    throw new UploadError('storage_error', `data of upload ${sessionId} is missing on disk`);
   }
-  await syncDirectory(path.dirname(target));
-  await syncDirectory(path.dirname(path.dirname(target)));
-  await syncDirectory(layout.uploadsDir);
+  const current = sourceExists ? source : target;
+  const digest = hashes.fileDigest(sessionId, length) ?? (await hashFile(current, length));
+  await assertDeclaredDigest(deps, session, digest);
 
-  const digest = hashes.fileDigest(sessionId, length) ?? (await hashFile(target, length));
+  if (current === source) {
+    await mkdir(path.dirname(target), { recursive: true });
+    try {
+      await rename(source, target);
+    } catch (error) {
+      // a concurrent attempt may have moved it a moment ago
+      if (!isNotFound(error) || !(await exists(target))) throw error;
+    }
+    await syncDirectory(path.dirname(target));
+    await syncDirectory(path.dirname(path.dirname(target)));
+    await syncDirectory(layout.uploadsDir);
+  }
+
   const asset = await sessions.complete(sessionId, {
     id: assetId,
     ownerId: session.ownerId,
@@ -77,6 +85,16 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
   });
   hashes.forget(sessionId);
   return asset;
+}
+
+/** A client may declare the whole file's sha256 in metadata; a mismatch fails the session. */
+async function assertDeclaredDigest(deps: FinalizeDeps, session: UploadSession, digest: string): Promise<void> {
+  const declared = session.metadata.sha256?.trim().toLowerCase();
+  if (!declared || declared === digest) return;
+  const message = `the uploaded bytes have sha256 ${digest}, not the ${declared} declared in metadata; no asset was made`;
+  await deps.sessions.transition(session.id, 'failed', { error: message });
+  deps.hashes.forget(session.id);
+  throw new UploadError('checksum_mismatch', message);
 }
 
 async function hashFile(file: string, length: number): Promise<string> {
