@@ -169,6 +169,15 @@ export class SessionRepository {
     return row?.n ?? 0;
   }
 
+  /** Number of sessions per status, over all owners (the metrics gauge). */
+  async countByStatus(): Promise<Partial<Record<UploadStatus, number>>> {
+    const rows = await this.db
+      .select({ status: uploadSessions.status, n: count() })
+      .from(uploadSessions)
+      .groupBy(uploadSessions.status);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
   /**
    * Records one chunk received out of order (the REST chunk route) and moves the offset to the end
    * of the contiguous run of recorded chunks from the start, never backwards. Serialised per

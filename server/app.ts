@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health.js';
 import { type Logger, requestLog } from './logger.js';
+import type { Metrics } from './metrics.js';
 import { assetRoutes, tusDownloadRoute } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
@@ -32,6 +33,7 @@ export interface AppDeps {
   store: ChunkStore;
   verifier: TokenVerifier;
   locker: Locker;
+  metrics: Metrics;
 }
 
 const TUS_HEADERS = [
@@ -74,7 +76,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(requestLog(log));
+  app.use(deps.metrics.middleware());
   app.use(healthRoutes(deps.database, deps.layout));
+  app.get('/metrics', deps.metrics.handler(config.metricsToken));
 
   const policy = new UploadPolicy(config, deps.sessions);
   const assetDeps = { assets: deps.assets, sessions: deps.sessions, layout: deps.layout };

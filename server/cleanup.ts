@@ -19,6 +19,7 @@ export interface CleanupDeps {
   log: Logger;
   /** Files younger than this are never treated as orphans. */
   orphanGraceMs: number;
+  onReport?: (report: CleanupReport) => void;
 }
 
 export interface CleanupReport {
@@ -48,8 +49,10 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport | und
       ms: Math.round(performance.now() - started),
     };
   });
-  if (report) deps.log.info(report, 'cleanup sweep');
-  else deps.log.debug('cleanup sweep skipped: another instance holds the lease');
+  if (report) {
+    deps.log.info(report, 'cleanup sweep');
+    deps.onReport?.(report);
+  } else deps.log.debug('cleanup sweep skipped: another instance holds the lease');
   return report;
 }
 

@@ -42,6 +42,8 @@ export interface Config {
   orphanGraceMs: number;
   /** How long a PATCH waits for another instance to release an upload before answering 423. */
   lockTimeoutMs: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
 }
 
 export const DEFAULT_ASSET_TYPE_LIMITS: Readonly<Record<string, number>> = {
@@ -154,6 +156,7 @@ const EnvSchema = z.object({
   JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE').default(30_000),
   ORPHAN_GRACE: duration('ORPHAN_GRACE').default(3_600_000),
   LOCK_TIMEOUT: duration('LOCK_TIMEOUT').default(20_000),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 });
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
@@ -198,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     orphanGraceMs: e.ORPHAN_GRACE,
     lockTimeoutMs: e.LOCK_TIMEOUT,
+    metricsToken: e.METRICS_TOKEN,
   };
 }
 

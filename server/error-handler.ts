@@ -30,12 +30,21 @@ export function errorHandler(log: Logger, tusPath: string) {
     if (!known || rendered.status >= 500) {
       log.error({ err: error, req_id: req.requestId, method: req.method, path: req.path }, 'request error');
     }
+    req.errorType = rendered.type;
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    if (!req.complete) {
+      // the body was refused part-way: drop the rest and do not reuse this connection
+      res.setHeader('Connection', 'close');
+      req.resume();
+    }
     res.status(rendered.status);
     for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+    // a request body the route stopped reading part-way would stall the next request on this
+    // kept-alive connection: close it after the answer
+    if (!req.complete) res.setHeader('Connection', 'close');
     const isTus = req.originalUrl === tusPath || req.originalUrl.startsWith(`${tusPath}/`);
     if (isTus) {
       res.setHeader('Tus-Resumable', '1.0.0');

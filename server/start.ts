@@ -15,6 +15,7 @@ import { createVerifier } from './auth.js';
 import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { resolveVerifyKey } from './tokens.js';
 
 export interface StartOptions {
@@ -72,7 +73,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ? new PgLocker({ url: config.databaseUrl, acquireTimeoutMs: config.lockTimeoutMs })
     : undefined;
   const locker = pgLocker ?? new MemoryLocker({ acquireLockTimeout: config.lockTimeoutMs });
-  const app = createApp({ config, log, database, layout, sessions, assets, store, verifier, locker });
+  const metrics = new Metrics(sessions, store.events, config.tusPath);
+  const app = createApp({ config, log, database, layout, sessions, assets, store, verifier, locker, metrics });
   const server = http.createServer(
     // long uploads must not be cut by Node's default 5-minute request timeout
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
@@ -85,7 +87,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
-  const cleanupDeps = { database, store, sessions, assets, layout, log, orphanGraceMs: config.orphanGraceMs };
+  const cleanupDeps = {
+    database,
+    store,
+    sessions,
+    assets,
+    layout,
+    log,
+    orphanGraceMs: config.orphanGraceMs,
+    onReport: (report: CleanupReport) => metrics.observeCleanup(report),
+  };
   const cleanup = scheduleCleanup(config.cleanupCron, cleanupDeps);
 
   let closing: Promise<void> | undefined;

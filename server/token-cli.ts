@@ -18,7 +18,7 @@ try {
     throw new ConfigError(['JWT_PUBLIC_KEY is set: tokens are minted by whoever holds the private key']);
   }
   const secret = config.auth.kind === 'secret' ? config.auth.secret : await loadOrCreateDevSecret(config.dataDir);
-  process.stdout.write(`${mintToken(secret, values.sub, Math.round(ttlMs / 1000))}\n`);
+  process.stdout.write(`${mintToken(secret, values.sub, Math.round(ttlMs / 1000), config.jwt)}\n`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(2);

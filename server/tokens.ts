@@ -34,6 +34,17 @@ export async function resolveVerifyKey(auth: AuthConfig, dataDir: string): Promi
   return auth;
 }
 
-export function mintToken(secret: string, sub: string, expiresInSeconds = 24 * 3600): string {
-  return jwt.sign({ sub }, secret, { algorithm: 'HS256', expiresIn: expiresInSeconds });
+/** An HS256 token for `sub`, with the issuer and audience the server is configured to demand. */
+export function mintToken(
+  secret: string,
+  sub: string,
+  expiresInSeconds = 24 * 3600,
+  claims: { issuer?: string | undefined; audience?: string | undefined } = {},
+): string {
+  return jwt.sign({ sub }, secret, {
+    algorithm: 'HS256',
+    expiresIn: expiresInSeconds,
+    ...(claims.issuer ? { issuer: claims.issuer } : {}),
+    ...(claims.audience ? { audience: claims.audience } : {}),
+  });
 }

@@ -35,6 +35,19 @@ function nodeRequest(req: WebRequest): IncomingMessage {
   return node;
 }
 
+/** A stable name for @tus/server's own errors, for metrics. */
+function tusErrorType(error: Error | { status_code: number; body: string }): string {
+  const status = 'status_code' in error ? error.status_code : 500;
+  const names: Record<number, string> = {
+    400: 'validation_error',
+    404: 'not_found',
+    409: 'offset_conflict',
+    410: 'gone',
+    413: 'payload_too_large',
+  };
+  return names[status] ?? `http_${status}`;
+}
+
 export function createTusServer(options: TusOptions): Server {
   const { store, log } = options;
   const unlocked: Locker = { newLock: () => noLock };
@@ -75,8 +88,10 @@ export function createTusServer(options: TusOptions): Server {
       );
       return { headers: { [ASSET_ID_HEADER]: asset.id } };
     },
-    onResponseError(_req, error) {
+    onResponseError(req, error) {
       const known = toUploadError(error);
+      const node = (req as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req;
+      if (node) node.errorType = known?.type ?? tusErrorType(error);
       if (known) {
         if (known.status >= 500) log.error({ err: error }, 'tus request failed');
         return { status_code: known.status, body: known.body };

@@ -9,12 +9,14 @@ import type { SessionRepository } from '../db/session-repository.js';
 import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
 import { chunkLength, chunkStart } from './chunking.js';
 import { UploadError } from './errors.js';
+import type { UploadEvents } from './events.js';
 import { hashRange, sha256 } from './hash-state.js';
 import { storageError, type UploadFiles } from './upload-files.js';
 
 export interface NumberedChunkDeps {
   files: UploadFiles;
   sessions: SessionRepository;
+  events: UploadEvents;
   bufferSize: number;
   nextExpiry(): Date;
 }
@@ -67,6 +69,14 @@ export async function storeNumberedChunk(
     }
     const updated = await deps.sessions.recordChunk(id, chunkNumber, put.digest, deps.nextExpiry());
     if (!updated) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
+    deps.events.emit('progress', {
+      id,
+      ownerId: updated.ownerId,
+      offset: updated.uploadOffset,
+      length: updated.uploadLength,
+      bytes: size,
+      chunks: [chunkNumber],
+    });
     return updated;
   } catch (error) {
     throw storageError(error);
@@ -118,7 +128,8 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
     }
   };
 
-  for await (const data of source as AsyncIterable<Buffer>) {
+  // a refused body must not destroy the request: the error response still has to reach the client
+  for await (const data of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     if (position + data.length > end) {
       throw new UploadError('invalid_chunk', `chunk ${put.chunkNumber} is longer than its ${length} bytes`);
     }

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { DataStore, Upload } from '@tus/utils';
 import type { AssetRepository } from '../db/asset-repository.js';
-import type { Asset, UploadMetadata, UploadSession } from '../db/schema.js';
+import type { Asset, UploadMetadata, UploadSession, UploadStatus } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import type { ExpectedChecksum } from './checksum.js';
 import { storeNumberedChunk } from './chunk-put.js';
@@ -16,6 +16,7 @@ import { writeChunks } from './chunk-writer.js';
 import { totalChunks } from './chunking.js';
 import { partsStream } from './concatenate.js';
 import { UploadError } from './errors.js';
+import { UploadEvents } from './events.js';
 import { finalizeUpload } from './finalize.js';
 import { HashStates } from './hash-state.js';
 import { isValidUploadId, type StorageLayout } from './layout.js';
@@ -63,9 +64,12 @@ export class ChunkStore extends DataStore {
   override extensions: string[] = [...CHUNK_STORE_EXTENSIONS];
   readonly hashes = new HashStates();
   readonly requests = new RequestContext();
+  readonly events = new UploadEvents();
   private readonly files: UploadFiles;
   private readonly writeBufferSize: number;
   private readonly writing = new Map<Promise<unknown>, AbortController>();
+  /** Offset each write in progress last recorded, to report bytes per progress event. */
+  private readonly lastRecorded = new Map<string, number>();
 
   constructor(private readonly options: ChunkStoreOptions) {
     super();
@@ -100,7 +104,7 @@ export class ChunkStore extends DataStore {
       throw storageError(e);
     });
     await file.close();
-    return this.options.sessions.create({
+    const session = await this.options.sessions.create({
       id: input.id,
       ownerId: input.ownerId,
       filename: opts.filename,
@@ -114,6 +118,8 @@ export class ChunkStore extends DataStore {
       parts: input.parts ?? null,
       expiresAt: this.nextExpiry(),
     });
+    this.events.emit('created', session);
+    return session;
   }
 
   override async getUpload(id: string): Promise<Upload> {
@@ -146,6 +152,7 @@ export class ChunkStore extends DataStore {
     const deps = {
       files: this.files,
       sessions: this.options.sessions,
+      events: this.events,
       bufferSize: this.writeBufferSize,
       nextExpiry: () => this.nextExpiry(),
     };
@@ -177,14 +184,22 @@ export class ChunkStore extends DataStore {
 
   /** Cancels a session from any status the lifecycle allows and deletes its bytes. */
   async cancel(id: string): Promise<UploadSession> {
-    const result = await this.options.sessions.transition(id, 'cancelled');
-    if (!result.ok) {
-      throw new UploadError(
-        'invalid_state',
-        `upload ${id} is ${result.current?.status ?? 'gone'} and cannot be cancelled`,
-      );
-    }
+    const session = await this.transition(id, 'cancelled');
     await this.files.remove(id);
+    return session;
+  }
+
+  /**
+   * Moves a session along the lifecycle (pause, resume, fail, ...), announcing the change;
+   * `invalid_state` when the current status does not allow it.
+   */
+  async transition(id: string, to: UploadStatus, error?: string): Promise<UploadSession> {
+    const result = await this.options.sessions.transition(id, to, error === undefined ? {} : { error });
+    if (!result.ok) {
+      const current = result.current?.status ?? 'gone';
+      throw new UploadError('invalid_state', `upload ${id} is ${current} and cannot become ${to}`);
+    }
+    this.events.status(result.session);
     return result.session;
   }
 
@@ -197,6 +212,7 @@ export class ChunkStore extends DataStore {
       for (const session of stale) {
         const result = await this.options.sessions.transition(session.id, 'expired');
         if (!result.ok) continue;
+        this.events.status(result.session);
         await this.files.remove(session.id);
         changed++;
       }
@@ -219,7 +235,7 @@ export class ChunkStore extends DataStore {
 
   /** Verifies, moves and records a fully received upload as an asset; idempotent. */
   finalize(id: string): Promise<Asset> {
-    return finalizeUpload({ ...this.options, hashes: this.hashes }, id);
+    return finalizeUpload({ ...this.options, hashes: this.hashes, events: this.events }, id);
   }
 
   /** What the tus finish hook calls: partial uploads wait for their final upload instead. */
@@ -280,7 +296,7 @@ export class ChunkStore extends DataStore {
         hashes,
         bufferSize: this.writeBufferSize,
         recorded: session.chunks,
-        record: (at, chunks) => this.recordProgress(id, at, chunks),
+        record: (at, chunks) => this.recordProgress(session, at, chunks),
         checksum,
         stop,
       });
@@ -290,6 +306,7 @@ export class ChunkStore extends DataStore {
       this.hashes.forget(id);
       throw storageError(error);
     } finally {
+      this.lastRecorded.delete(id);
       await file.close();
     }
   }
@@ -345,9 +362,20 @@ export class ChunkStore extends DataStore {
     return new Date(expires <= now ? expires - this.options.sessionTtlMs : now).toISOString();
   }
 
-  private async recordProgress(id: string, offset: number, chunks: Record<string, string>): Promise<void> {
+  private async recordProgress(session: UploadSession, offset: number, chunks: Record<string, string>): Promise<void> {
+    const { id } = session;
     const ok = await this.options.sessions.recordProgress(id, { offset, chunks, expiresAt: this.nextExpiry() });
     if (!ok) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
+    const previous = this.lastRecorded.get(id) ?? session.uploadOffset;
+    this.lastRecorded.set(id, offset);
+    this.events.emit('progress', {
+      id,
+      ownerId: session.ownerId,
+      offset,
+      length: session.uploadLength,
+      bytes: Math.max(0, offset - previous),
+      chunks: Object.keys(chunks).map(Number),
+    });
   }
 
   private nextExpiry(): Date {

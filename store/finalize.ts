@@ -10,6 +10,7 @@ import type { Asset, UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { missingChunks } from './chunking.js';
 import { UploadError } from './errors.js';
+import type { UploadEvents } from './events.js';
 import { type HashStates, hashRange, sha256 } from './hash-state.js';
 import { type StorageLayout, syncDirectory } from './layout.js';
 
@@ -18,10 +19,12 @@ export interface FinalizeDeps {
   sessions: SessionRepository;
   assets: AssetRepository;
   hashes: HashStates;
+  events: UploadEvents;
 }
 
 export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Promise<Asset> {
   const { layout, sessions, hashes } = deps;
+  const started = performance.now();
   const session = await sessions.find(sessionId);
   if (!session) throw new UploadError('not_found', `upload ${sessionId} not found`);
   if (session.status === 'completed') {
@@ -84,6 +87,11 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
     storagePath: relativePath,
   });
   hashes.forget(sessionId);
+  const completed = await sessions.find(sessionId);
+  if (completed && session.status !== 'completed') {
+    deps.events.status(completed);
+    deps.events.emit('finalized', { session: completed, asset, ms: performance.now() - started });
+  }
   return asset;
 }
 
@@ -92,7 +100,8 @@ async function assertDeclaredDigest(deps: FinalizeDeps, session: UploadSession, 
   const declared = session.metadata.sha256?.trim().toLowerCase();
   if (!declared || declared === digest) return;
   const message = `the uploaded bytes have sha256 ${digest}, not the ${declared} declared in metadata; no asset was made`;
-  await deps.sessions.transition(session.id, 'failed', { error: message });
+  const failed = await deps.sessions.transition(session.id, 'failed', { error: message });
+  if (failed.ok) deps.events.status(failed.session);
   deps.hashes.forget(session.id);
   throw new UploadError('checksum_mismatch', message);
 }

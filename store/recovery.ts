@@ -27,7 +27,7 @@ export async function recoverUploads(
     if (session.assetId) continue;
     const size = await fileSize(layout.uploadPath(session.id));
     if (size === undefined && session.uploadOffset > 0) {
-      await sessions.transition(session.id, 'failed', { error: 'its data file is missing' });
+      await store.transition(session.id, 'failed', 'its data file is missing').catch(() => {});
       log.warn({ upload_id: session.id }, 'upload data file missing; session marked failed');
       report.failed++;
       continue;
@@ -49,7 +49,7 @@ export async function recoverUploads(
       report.finalized++;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      await sessions.transition(session.id, 'failed', { error: `finalising failed after a restart: ${message}` });
+      await store.transition(session.id, 'failed', `finalising failed after a restart: ${message}`).catch(() => {});
       log.warn({ upload_id: session.id, err: message }, 'could not finish an interrupted finalise');
       report.failed++;
     }

@@ -41,7 +41,10 @@ const ListQuery = z.object({
 });
 
 const ChunkQuery = z.object({
-  chunk_number: z.coerce.number({ message: 'is required' }).int('must be a whole number'),
+  chunk_number: z
+    .string({ message: 'is required' })
+    .regex(/^-?\d{1,9}$/, 'must be a whole number')
+    .transform(Number),
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits')
@@ -131,26 +134,21 @@ export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
     res.json(assetView(asset));
   });
 
-  for (const [action, to] of [
-    ['pause', 'paused'],
-    ['resume', 'uploading'],
-  ] as const) {
-    router.post(`/:id/${action}`, async (req, res) => {
-      const session = await ownSession(req);
-      // the seed's table lets uploading follow uploading; resuming something not paused is a mistake
-      const result =
-        action === 'resume' && session.status !== 'paused'
-          ? { ok: false as const, current: session }
-          : await sessions.transition(session.id, to);
-      if (!result.ok) {
-        throw new UploadError(
-          'invalid_state',
-          `cannot ${action} upload session ${session.id}: it is ${result.current?.status ?? 'gone'}`,
-        );
-      }
-      res.json(sessionView(result.session, uploadUrl(req, session.id)));
-    });
-  }
+  router.post('/:id/pause', async (req, res) => {
+    const session = await ownSession(req);
+    const paused = await store.transition(session.id, 'paused');
+    res.json(sessionView(paused, uploadUrl(req, session.id)));
+  });
+
+  router.post('/:id/resume', async (req, res) => {
+    const session = await ownSession(req);
+    // the seed's table lets uploading follow uploading; resuming something not paused is a mistake
+    if (session.status !== 'paused') {
+      throw new UploadError('invalid_state', `cannot resume upload session ${session.id}: it is ${session.status}`);
+    }
+    const resumed = await store.transition(session.id, 'uploading');
+    res.json(sessionView(resumed, uploadUrl(req, session.id)));
+  });
 
   router.post('/:id/cancel', async (req, res) => {
     const session = await ownSession(req);

@@ -39,3 +39,40 @@ export async function sha256File(file: string): Promise<string> {
   for await (const block of createReadStream(file)) hash.update(block as Buffer);
   return hash.digest('hex');
 }
+
+/** Bytes [start, end) of a file. */
+export async function readRange(file: string, start: number, end: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(end - start);
+    let done = 0;
+    while (done < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
+      if (bytesRead === 0) throw new Error(`${file} ends at ${start + done}, wanted ${end}`);
+      done += bytesRead;
+    }
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** True when both files have the same length and the same bytes. */
+export async function filesEqual(a: string, b: string): Promise<boolean> {
+  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+  try {
+    const [sa, sb] = await Promise.all([fa.stat(), fb.stat()]);
+    if (sa.size !== sb.size) return false;
+    const size = 4 * 1024 * 1024;
+    const ba = Buffer.alloc(size);
+    const bb = Buffer.alloc(size);
+    for (let at = 0; at < sa.size; at += size) {
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, size, at), fb.read(bb, 0, size, at)]);
+      if (ra.bytesRead !== rb.bytesRead) return false;
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}

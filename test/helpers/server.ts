@@ -37,13 +37,20 @@ export interface TestServer extends RunningServer {
 
 /** Starts a server on 127.0.0.1:0 with its own temporary DATA_DIR. `env` overrides the defaults. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = await tempDir('upload-test-data-');
+  return startTestServerAt(await tempDir('upload-test-data-'), env);
+}
+
+/** Like startTestServer, with a DATA_DIR chosen by the caller; stop() deletes it too. */
+export async function startTestServerAt(dataDir: string, env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // per-owner limits count every test's sessions in the shared database: off unless a test sets them
+    UPLOADS_PER_HOUR: '0',
+    MAX_ACTIVE_SESSIONS: '0',
     ...env,
   });
   const server = await startServer(config, { database: await sharedDatabase() });

@@ -10,3 +10,11 @@ export function tokenFor(sub: string, options: jwt.SignOptions = {}): string {
 export function authHeader(sub: string): Record<string, string> {
   return { Authorization: `Bearer ${tokenFor(sub)}` };
 }
+
+let owners = 0;
+
+/** A fresh owner name, so per-owner limits and listings never see another test's uploads. */
+export function uniqueOwner(prefix = 'user'): string {
+  owners += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${owners}`;
+}
