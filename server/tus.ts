@@ -51,7 +51,7 @@ function tusErrorType(error: Error | { status_code: number; body: string }): str
 export function createTusServer(options: TusOptions): Server {
   const { store, log } = options;
   const unlocked: Locker = { newLock: () => noLock };
-  const server = new Server({
+  return new Server({
     path: options.path,
     datastore: store,
     relativeLocation: true,
@@ -107,22 +107,4 @@ export function createTusServer(options: TusOptions): Server {
       return { status_code: 500, body: 'internal error\n' };
     },
   });
-  answerPatchWithNewExpiry(server, options.sessions);
-  return server;
-}
-
-/**
- * @tus/server dates a PATCH's Upload-Expires from the upload as it was before the PATCH. Expiry
- * counts from the last byte received, so the answer carries the expiry this PATCH moved to.
- */
-function answerPatchWithNewExpiry(server: Server, sessions: SessionRepository): void {
-  const handler = server.handlers.PATCH;
-  const send = handler.send.bind(handler);
-  handler.send = async (req, context, headers) => {
-    const res = await send(req, context, headers);
-    const id = res.headers.has('Upload-Expires') ? handler.getFileIdFromRequest(req) : undefined;
-    const session = id ? await sessions.find(id) : undefined;
-    if (session) res.headers.set('Upload-Expires', session.expiresAt.toUTCString());
-    return res;
-  };
 }
