@@ -92,7 +92,7 @@ export function tusRequestContext(req: Request, res: Response): UploadRequest {
   const header = req.headers['upload-checksum'];
   const checksum = typeof header === 'string' ? parseUploadChecksum(header) : undefined;
   const partial = req.method === 'POST' && req.headers['upload-concat'] === 'partial';
-  return { checksum, partial };
+  return { ownerId: req.principal?.sub, checksum, partial };
 }
 
 /** 403 when the caller is not the owner of the upload named in the URL. Unknown ids pass on (404). */

@@ -6,7 +6,6 @@ import { Server } from '@tus/server';
 import type { Lock, Locker } from '@tus/utils';
 import type { SessionRepository } from '../db/session-repository.js';
 import type { ChunkStore } from '../store/chunk-store.js';
-import { OWNER_METADATA_KEY } from '../store/chunk-store.js';
 import { UploadError } from '../store/errors.js';
 import { principalOf } from './auth.js';
 import { toUploadError } from './error-handler.js';
@@ -77,7 +76,7 @@ export function createTusServer(options: TusOptions): Server {
       } else {
         await options.policy.assertMayCreate(owner, upload.metadata?.asset_type ?? 'other', upload.size);
       }
-      return { metadata: { ...(upload.metadata ?? {}), [OWNER_METADATA_KEY]: owner } };
+      return {};
     },
     async onUploadFinish(_req, upload) {
       const asset = await store.finish(upload.id);

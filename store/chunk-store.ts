@@ -24,12 +24,6 @@ import { RequestContext } from './request-context.js';
 import { sessionOptionsFrom } from './session-options.js';
 import { storageError, UploadFiles } from './upload-files.js';
 
-/**
- * Metadata key through which the server's creation hook hands the authenticated owner to
- * `create()`. It is always overwritten by the hook and never stored as metadata.
- */
-export const OWNER_METADATA_KEY = '__owner';
-
 /** Advertised in Tus-Extension. */
 export const CHUNK_STORE_EXTENSIONS = [
   'creation',
@@ -83,15 +77,15 @@ export class ChunkStore extends DataStore {
   }
 
   override async create(upload: Upload): Promise<Upload> {
-    const { [OWNER_METADATA_KEY]: ownerId, ...metadata } = upload.metadata ?? {};
-    if (!ownerId) throw new UploadError('internal_error', 'upload created without an owner');
-    const partial = this.requests.current.partial === true;
+    const { ownerId, partial } = this.requests.current;
+    if (!ownerId) throw new UploadError('internal_error', 'upload created outside an authenticated request');
+    const metadata = upload.metadata ?? {};
     const session = await this.createSession({
       id: upload.id,
       ownerId,
       length: upload.size,
       metadata,
-      ...(partial ? { concat: 'partial' as const } : {}),
+      ...(partial === true ? { concat: 'partial' as const } : {}),
     });
     return this.toUpload(session);
   }

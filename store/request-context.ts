@@ -1,10 +1,12 @@
-// What one HTTP request tells the store beyond the DataStore arguments @tus/server passes: the
-// body's expected checksum and whether a new upload is a concatenation part. The server runs each
-// tus request inside `RequestContext.run`; the store reads it where it needs it.
+// What one HTTP request tells the store beyond the DataStore arguments @tus/server passes: who is
+// asking, the body's expected checksum, and whether a new upload is a concatenation part. The
+// server runs each tus request inside `RequestContext.run`; the store reads it where it needs it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ExpectedChecksum } from './checksum.js';
 
 export interface UploadRequest {
+  /** The authenticated owner (JWT `sub`); required to create an upload. */
+  ownerId?: string | undefined;
   checksum?: ExpectedChecksum | undefined;
   /** Set on a POST with `Upload-Concat: partial`. */
   partial?: boolean;

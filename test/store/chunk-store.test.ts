@@ -9,7 +9,7 @@ import { Upload } from '@tus/utils';
 import { expect } from 'chai';
 import { AssetRepository } from '../../db/asset-repository.js';
 import { SessionRepository } from '../../db/session-repository.js';
-import { ChunkStore, OWNER_METADATA_KEY } from '../../store/chunk-store.js';
+import { ChunkStore } from '../../store/chunk-store.js';
 import { MIN_CHUNK_SIZE } from '../../store/chunking.js';
 import { isUploadError, type UploadError } from '../../store/errors.js';
 import { StorageLayout } from '../../store/layout.js';
@@ -89,13 +89,8 @@ describe('ChunkStore', () => {
 
   async function newUpload(store: ChunkStore, length: number | undefined): Promise<string> {
     const id = randomUUID().replaceAll('-', '');
-    await store.create(
-      new Upload({
-        id,
-        size: length,
-        offset: 0,
-        metadata: { filename: 'store.bin', [OWNER_METADATA_KEY]: uniqueOwner('store') },
-      }),
+    await store.requests.run({ ownerId: uniqueOwner('store') }, () =>
+      store.create(new Upload({ id, size: length, offset: 0, metadata: { filename: 'store.bin' } })),
     );
     return id;
   }
