@@ -42,9 +42,6 @@ export function errorHandler(log: Logger, tusPath: string) {
     }
     res.status(rendered.status);
     for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-    // a request body the route stopped reading part-way would stall the next request on this
-    // kept-alive connection: close it after the answer
-    if (!req.complete) res.setHeader('Connection', 'close');
     const isTus = req.originalUrl === tusPath || req.originalUrl.startsWith(`${tusPath}/`);
     if (isTus) {
       res.setHeader('Tus-Resumable', '1.0.0');

@@ -1,7 +1,7 @@
 // The tus endpoint: @tus/server over our ChunkStore, with the hooks that tie it to owners and
 // assets. Creation stamps the owner; the finish hook finalises the upload into an asset and tells
 // the client its id in Upload-Asset-Id.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@tus/server';
 import type { Lock, Locker } from '@tus/utils';
 import type { SessionRepository } from '../db/session-repository.js';
@@ -93,6 +93,9 @@ export function createTusServer(options: TusOptions): Server {
       if (node) node.errorType = known?.type ?? tusErrorType(error);
       if (known) {
         if (known.status >= 500) log.error({ err: error }, 'tus request failed');
+        // the mapping carries no headers (Retry-After on 429): set them on the response directly
+        const res = (req as { runtime?: { node?: { res?: ServerResponse } } }).runtime?.node?.res;
+        for (const [name, value] of Object.entries(known.headers)) res?.setHeader(name, value);
         return { status_code: known.status, body: known.body };
       }
       if ('status_code' in error && typeof error.status_code === 'number') {

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  range_not_satisfiable: 416,
   locked: 423,
   rate_limited: 429,
   checksum_mismatch: 460,

@@ -35,11 +35,18 @@ export function sendAsset(layout: StorageLayout, asset: Asset, res: Response): P
       layout.resolve(asset.storagePath),
       { etag: false, lastModified: false, dotfiles: 'allow', acceptRanges: true, cacheControl: false },
       (error) => {
-        if (!error) resolve();
-        else if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (!error || res.headersSent) {
+          resolve();
+          return;
+        }
+        // the answer is now a JSON error, not the asset
+        for (const name of ['Content-Type', 'Content-Disposition', 'ETag']) res.removeHeader(name);
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
           reject(new UploadError('storage_error', `the file of asset ${asset.id} is missing`));
-        } else if (res.headersSent) resolve();
-        else reject(error);
+        } else if ((error as { status?: number }).status === 416) {
+          // send has set Content-Range: bytes */size
+          reject(new UploadError('range_not_satisfiable', `the Range is outside the asset's ${asset.size} bytes`));
+        } else reject(error);
       },
     );
   });

@@ -116,6 +116,10 @@ export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
 
   router.post('/:id/chunk', async (req, res) => {
     const session = await ownSession(req);
+    // the store answers tus's 410 for these; REST speaks the seed's types
+    if (session.status === 'cancelled' || session.status === 'expired' || session.status === 'failed') {
+      throw new UploadError('invalid_state', `upload session ${session.id} is ${session.status} and takes no chunks`);
+    }
     const { chunk_number, sha256 } = parseOrThrow(ChunkQuery, req.query, 'chunk query');
     const header = req.headers['upload-checksum'];
     const checksum =

@@ -76,13 +76,13 @@ export interface RequestOptions {
 /** One request; the body is read whole. */
 export async function send(method: string, url: string, options: RequestOptions = {}): Promise<Reply> {
   const headers = new Headers(options.headers);
-  let body: Uint8Array | string | ReadableStream<Uint8Array> | undefined;
+  let body: BodyInit | undefined;
   if (options.json !== undefined) {
     headers.set('Content-Type', 'application/json');
     body = JSON.stringify(options.json);
   } else if (Buffer.isBuffer(options.body)) {
     if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/octet-stream');
-    body = new Uint8Array(options.body.buffer, options.body.byteOffset, options.body.length);
+    body = new Uint8Array(options.body);
   } else {
     body = options.body;
   }
