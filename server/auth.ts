@@ -1,6 +1,6 @@
 // Bearer JWT authentication. The verifier pins the algorithm to the kind of key configured, so a
 // token with `alg: none` or signed with the wrong kind of key is refused; `sub` is the owner.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import jwt, { type Algorithm } from 'jsonwebtoken';
@@ -31,7 +31,9 @@ export interface VerifyOptions {
 }
 
 export function createVerifier(key: VerifyKey, options: VerifyOptions): TokenVerifier {
-  const secretOrKey = key.kind === 'secret' ? key.secret : key.publicKey;
+  // a key object built once: given a string, jsonwebtoken re-parses it on every request
+  const secretOrKey: KeyObject =
+    key.kind === 'secret' ? createSecretKey(Buffer.from(key.secret)) : createPublicKey(key.publicKey);
   const algorithms: Algorithm[] = key.kind === 'secret' ? ['HS256'] : [publicKeyAlgorithm(key.publicKey)];
   return {
     verify(token) {

@@ -23,6 +23,8 @@ export function toUploadError(error: unknown): UploadError | undefined {
   return undefined;
 }
 
+const DRAIN_LIMIT = 32 * 1024 * 1024;
+
 export function errorHandler(log: Logger, tusPath: string) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const known = toUploadError(error);
@@ -36,8 +38,10 @@ export function errorHandler(log: Logger, tusPath: string) {
       return;
     }
     if (!req.complete) {
-      // the body was refused part-way: drop the rest and do not reuse this connection
-      res.setHeader('Connection', 'close');
+      // The body was refused before it was read. A small one is drained so the client, still
+      // sending, can read this answer on a healthy connection; a large or unsized one is cut.
+      const declared = Number(req.headers['content-length']);
+      if (!(declared <= DRAIN_LIMIT)) res.setHeader('Connection', 'close');
       req.resume();
     }
     res.status(rendered.status);
