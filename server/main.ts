@@ -1,4 +1,5 @@
 // Entry point of `npm start`: configuration from the environment, then the server until a signal.
+import './threadpool.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './start.js';
 

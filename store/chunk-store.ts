@@ -281,20 +281,20 @@ export class ChunkStore extends DataStore {
     const { id } = session;
     const file = await this.files.open(session);
     try {
-      const hashes = await this.files.hashesAt(file, session);
+      const hasher = await this.files.hasherAt(session);
       const end = await writeChunks(stream, {
         file,
         chunkSize: session.chunkSize,
         length: session.uploadLength ?? undefined,
         start: session.uploadOffset,
-        hashes,
+        hasher,
         bufferSize: this.writeBufferSize,
         recorded: session.chunks,
         record: (at, chunks) => this.recordProgress(session, at, chunks),
         checksum,
         stop,
       });
-      this.hashes.put(id, hashes);
+      this.hashes.keep(hasher);
       return end;
     } catch (error) {
       this.hashes.forget(id);

@@ -1,13 +1,15 @@
 // Streams a request body into an upload's data file at a given offset. Bytes are gathered into a
-// bounded buffer and written positionally; at each chunk boundary the chunk's sha256 is taken, the
-// file is fdatasync'ed and only then is the chunk recorded. The sync of chunk n overlaps with
-// receiving chunk n+1. Memory per upload stays at about two write buffers. With an expected
+// bounded buffer, written positionally, then hashed on the hashing thread while the next block
+// arrives; at each chunk boundary the file is fdatasync'ed and only then is the chunk recorded with
+// its sha256. The sync of chunk n overlaps with receiving chunk n+1. Memory per upload stays at a
+// few write buffers. With an expected
 // checksum (tus checksum extension) nothing is recorded until the whole body has been verified.
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ChunkDigests } from '../db/schema.js';
 import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
-import { sha256, type UploadHashes } from './hash-state.js';
+import { UploadError } from './errors.js';
+import type { UploadHasher } from './hash-state.js';
 
 export interface ChunkWrite {
   file: FileHandle;
@@ -15,8 +17,8 @@ export interface ChunkWrite {
   /** Upload length, when known: no byte past it is written. */
   length: number | undefined;
   start: number;
-  /** Hash state exactly at `start`; updated in place. */
-  hashes: UploadHashes;
+  /** The upload's running hashes, exactly at `start`. */
+  hasher: UploadHasher;
   bufferSize: number;
   /** Chunks already recorded for this upload (to avoid recording one twice). */
   recorded: Readonly<ChunkDigests>;
@@ -28,8 +30,11 @@ export interface ChunkWrite {
   stop?: AbortSignal | undefined;
 }
 
+/** A completed chunk and its digest, still being computed on the hashing thread. */
+type PendingChunk = [number, Promise<string>];
+
 export async function writeChunks(source: Readable, w: ChunkWrite): Promise<number> {
-  const { file, chunkSize, length, hashes } = w;
+  const { file, chunkSize, length, hasher } = w;
   let position = w.start;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -40,20 +45,31 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
   let scheduledOffset = w.start;
   const completed = new Set<number>();
   const checksummer = w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
-  const deferred: ChunkDigests = {};
+  const deferred: PendingChunk[] = [];
+  // hash acknowledgements not yet awaited: bounds the blocks held for the hashing thread
+  const hashing: Promise<unknown>[] = [];
 
   const flush = async () => {
     await lastWrite;
     if (pendingBytes === 0) return;
-    const buffers = pending;
+    // one block we own: written, then handed to the hashing thread (which takes it over)
+    const block = Buffer.concat(pending, pendingBytes);
     const at = writePosition;
     writePosition += pendingBytes;
     pending = [];
     pendingBytes = 0;
-    lastWrite = writeAll(file, buffers, at);
+    lastWrite = writeAll(file, [block], at).then(() => {
+      const ack = hasher.update(block);
+      ack.catch(() => {});
+      hashing.push(ack);
+    });
+    // awaited later (next flush, the sync, or the catch below); until then a failure such as
+    // ENOSPC must not count as an unhandled rejection, which would end the process
+    lastWrite.catch(() => {});
+    while (hashing.length > 2) await hashing.shift();
   };
 
-  const makeDurable = async (offset: number, chunks: ChunkDigests) => {
+  const makeDurable = async (offset: number, chunks: readonly PendingChunk[]) => {
     // at most one sync outstanding: wait for the previous one before queueing the next
     await durable;
     scheduledOffset = offset;
@@ -61,7 +77,9 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
     durable = (async () => {
       await written;
       await file.datasync();
-      await w.record(offset, chunks);
+      const digests: ChunkDigests = {};
+      for (const [number, digest] of chunks) digests[number] = await digest;
+      await w.record(offset, digests);
       durableOffset = offset;
     })();
     // keep an unobserved rejection from crashing the process; it is awaited below
@@ -70,17 +88,22 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
 
   const completeChunk = async () => {
     const number = Math.ceil(position / chunkSize);
-    const digest = hashes.chunk.digest('hex');
-    hashes.chunk = sha256();
     completed.add(number);
     await flush();
-    const chunks: ChunkDigests = String(number) in w.recorded ? {} : { [number]: digest };
-    if (checksummer) Object.assign(deferred, chunks);
+    // asked for once the chunk's last block has gone to the hashing thread, so it covers it
+    const digest = lastWrite.then(() => hasher.chunkDigest());
+    digest.catch(() => {});
+    const chunks: PendingChunk[] = String(number) in w.recorded ? [] : [[number, digest]];
+    if (checksummer) deferred.push(...chunks);
     else await makeDurable(position, chunks);
   };
 
+  // The caller's stream pipeline owns the source: leaving the loop early must not destroy it, or
+  // the pipeline fails with an AbortError before the progress is committed or the real error seen.
+  const body = typeof source.iterator === 'function' ? source.iterator({ destroyOnReturn: false }) : source;
+  let stopped = false;
   try {
-    for await (const data of source as AsyncIterable<Buffer>) {
+    for await (const data of body as AsyncIterable<Buffer>) {
       checksummer?.update(data);
       let rest = data;
       while (rest.length > 0) {
@@ -89,18 +112,32 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
         if (limit <= position) throw new Error(`write past the upload length ${length}`);
         const piece = rest.length <= limit - position ? rest : rest.subarray(0, limit - position);
         rest = rest.subarray(piece.length);
-        hashes.chunk.update(piece);
-        hashes.file?.update(piece);
         pending.push(piece);
         pendingBytes += piece.length;
         position += piece.length;
-        hashes.offset = position;
         // the chunk that ends the upload is recorded only once the body has ended: a body that
         // runs on past the length is refused whole and must not leave the upload looking complete
         if (position === limit && limit !== length) await completeChunk();
         else if (pendingBytes >= w.bufferSize) await flush();
       }
-      if (w.stop?.aborted) break;
+      if (w.stop?.aborted) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped && position !== length) {
+      // the server is stopping mid-body: keep what arrived (a body with a checksum only counts
+      // whole), then send the client to resume from the durable offset
+      if (!checksummer && position > scheduledOffset) {
+        await flush();
+        await makeDurable(position, []);
+      }
+      await lastWrite;
+      await durable;
+      throw new UploadError(
+        'unavailable',
+        `the server is shutting down; the upload is stored up to byte ${durableOffset}, resume from there`,
+      );
     }
     // A final partial chunk completes when the length is reached, even if it was declared late
     // (creation-defer-length) and this request carried no bytes at all.
@@ -110,15 +147,16 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
     }
     if (checksummer && w.checksum) {
       if (!checksummer.digest().equals(w.checksum.digest)) throw checksumMismatch(w.checksum.algorithm);
-      if (position > w.start || Object.keys(deferred).length > 0) {
+      if (position > w.start || deferred.length > 0) {
         await flush();
         await makeDurable(position, deferred);
       }
     } else if (position > scheduledOffset) {
       await flush();
-      await makeDurable(position, {});
+      await makeDurable(position, []);
     }
     await durable;
+    await Promise.all(hashing);
     return durableOffset;
   } catch (error) {
     // Leave the file and row consistent: whatever was recorded stays, the rest is dropped.

@@ -3,7 +3,7 @@
 // transaction. Every step can run again: the asset id is reserved in the session row before the
 // rename, so a crash half-way is finished by calling this again (see recovery.ts).
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, open, rename } from 'node:fs/promises';
+import { access, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadSession } from '../db/schema.js';
@@ -11,7 +11,7 @@ import type { SessionRepository } from '../db/session-repository.js';
 import { missingChunks } from './chunking.js';
 import { UploadError } from './errors.js';
 import type { UploadEvents } from './events.js';
-import { type HashStates, hashRange, sha256 } from './hash-state.js';
+import type { HashStates } from './hash-state.js';
 import { type StorageLayout, syncDirectory } from './layout.js';
 
 export interface FinalizeDeps {
@@ -59,7 +59,7 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
     throw new UploadError('storage_error', `data of upload ${sessionId} is missing on disk`);
   }
   const current = sourceExists ? source : target;
-  const digest = hashes.fileDigest(sessionId, length) ?? (await hashFile(current, length));
+  const digest = await hashes.fileDigest(sessionId, current, length);
   await assertDeclaredDigest(deps, session, digest);
 
   if (current === source) {
@@ -104,17 +104,6 @@ async function assertDeclaredDigest(deps: FinalizeDeps, session: UploadSession, 
   if (failed.ok) deps.events.status(failed.session);
   deps.hashes.forget(session.id);
   throw new UploadError('checksum_mismatch', message);
-}
-
-async function hashFile(file: string, length: number): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const hash = sha256();
-    await hashRange(handle, 0, length, [hash]);
-    return hash.digest('hex');
-  } finally {
-    await handle.close();
-  }
 }
 
 async function exists(file: string): Promise<boolean> {

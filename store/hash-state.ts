@@ -1,54 +1,160 @@
-// Running sha256 state of uploads in this process, so hashing happens once, while bytes arrive,
-// across any number of PATCH requests. Node cannot serialise a hash, so after a restart (or on
-// another instance) the state is rebuilt from the bytes on disk instead; see ChunkStore.
+// Running sha256 state of uploads, so each byte is hashed once while it arrives, across any number
+// of PATCH requests. The hashing itself runs on a worker thread (hash-worker.ts); this side keeps
+// which uploads have a valid state at which offset. Node cannot serialise a hash, so after a
+// restart (or on another instance) the state is rebuilt from the bytes on disk instead.
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HashReply, HashRequest } from './hash-worker.js';
 
-export interface UploadHashes {
-  /** Offset up to which both hashes have consumed bytes. */
+/** Where an upload's hash state stands: valid up to `offset`; `file` when it covers every byte. */
+interface StateInfo {
   offset: number;
-  /** Bytes of the current, unfinished chunk. */
-  chunk: Hash;
-  /** Every byte from 0, or null when this process did not see them all. */
-  file: Hash | null;
+  file: boolean;
 }
 
+// Below this offset a lost whole-file hash is rebuilt while resuming; above it, at finalising.
+const REHASH_ON_RESUME_LIMIT = 64 * 1024 * 1024;
+
 export class HashStates {
-  private readonly states = new Map<string, UploadHashes>();
+  private readonly states = new Map<string, StateInfo>();
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: string | null | undefined): void; reject(e: Error): void }>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  /** Takes the state for an upload if it is exactly at `offset`; the caller owns it until put. */
-  take(id: string, offset: number): UploadHashes | undefined {
-    const state = this.states.get(id);
+  /**
+   * A hasher for an upload at `offset`: this process's running state when it is exactly there,
+   * else one rebuilt from the data file (the current chunk always; the whole file when cheap).
+   */
+  async hasherAt(id: string, dataFile: string, offset: number, chunkSize: number): Promise<UploadHasher> {
+    const known = this.states.get(id);
     this.states.delete(id);
-    return state && state.offset === offset ? state : undefined;
+    if (known?.offset === offset) return new UploadHasher(this, id, offset, known.file);
+    const withFile = offset <= REHASH_ON_RESUME_LIMIT;
+    const chunkStart = Math.floor(offset / chunkSize) * chunkSize;
+    if (offset === 0) await this.call({ op: 'reset', key: id, withFile: true });
+    else await this.call({ op: 'prime', key: id, path: dataFile, chunkStart, offset, withFile });
+    return new UploadHasher(this, id, offset, withFile);
   }
 
-  put(id: string, state: UploadHashes): void {
-    this.states.delete(id);
-    this.states.set(id, state);
+  /** Keeps a hasher's state for the next request on the same upload. */
+  keep(hasher: UploadHasher): void {
+    this.states.delete(hasher.id);
+    this.states.set(hasher.id, { offset: hasher.offset, file: hasher.hasFile });
     if (this.states.size > this.maxEntries) {
       const oldest = this.states.keys().next().value;
-      if (oldest !== undefined) this.states.delete(oldest);
+      if (oldest !== undefined) this.forget(oldest);
     }
   }
 
-  /** Whole-file digest if this process hashed every byte up to `offset`. */
-  fileDigest(id: string, offset: number): string | undefined {
-    const state = this.states.get(id);
-    if (!state?.file || state.offset !== offset) return undefined;
-    return state.file.copy().digest('hex');
+  /** sha256 of the first `length` bytes: from the running state if it covers them, else from disk. */
+  async fileDigest(id: string, dataFile: string, length: number): Promise<string> {
+    const known = this.states.get(id);
+    const running = known?.file && known.offset === length ? await this.call({ op: 'file', key: id }) : null;
+    return running ?? (await this.hashFile(dataFile, 0, length));
+  }
+
+  async hashFile(file: string, start: number, end: number): Promise<string> {
+    const digest = await this.call({ op: 'hashFile', key: `file:${file}`, path: file, start, end });
+    if (typeof digest !== 'string') throw new Error(`hashing ${file} returned nothing`);
+    return digest;
   }
 
   forget(id: string): void {
-    this.states.delete(id);
+    if (!this.states.delete(id) && !this.worker) return;
+    void this.call({ op: 'forget', key: id }).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.states.clear();
+    await worker?.terminate();
+  }
+
+  /** @internal */
+  call(request: HashRequest, transfer: ArrayBuffer[] = []): Promise<string | null | undefined> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, request }, transfer);
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawnHashWorker();
+    worker.unref();
+    worker.on('message', ({ id, value, error }: HashReply) => {
+      const waiter = this.pending.get(id);
+      this.pending.delete(id);
+      if (error === undefined) waiter?.resolve(value);
+      else waiter?.reject(new Error(error));
+    });
+    const fail = (error: Error) => {
+      // states lived in the worker: every upload rebuilds its own from disk next time
+      if (this.worker === worker) this.worker = undefined;
+      this.states.clear();
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`hash worker exited with ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/**
+ * The worker runs compiled alongside this module, or from source like the rest of the server; Node
+ * 20 does not apply `--import tsx` inside worker threads, so a TypeScript worker registers it itself.
+ */
+function spawnHashWorker(): Worker {
+  const self = fileURLToPath(import.meta.url);
+  const entry = path.join(path.dirname(self), `hash-worker${path.extname(self)}`);
+  if (path.extname(self) !== '.ts') return new Worker(entry);
+  const url = JSON.stringify(pathToFileURL(entry).href);
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); });`, {
+    eval: true,
+  });
+}
+
+/** One upload's hashes during one write: bytes go in in order; chunk digests come out. */
+export class UploadHasher {
+  constructor(
+    private readonly states: HashStates,
+    readonly id: string,
+    public offset: number,
+    readonly hasFile: boolean,
+  ) {}
+
+  /** Hashes `block` (the next bytes of the upload). The block is handed over: do not use it after. */
+  update(block: Buffer): Promise<unknown> {
+    this.offset += block.length;
+    const owned = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength;
+    const data = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+    return this.states.call(
+      { op: 'update', key: this.id, data },
+      owned && block.buffer instanceof ArrayBuffer ? [block.buffer] : [],
+    );
+  }
+
+  /** sha256 of the chunk completed by the bytes so far; the next bytes start a new chunk. */
+  async chunkDigest(): Promise<string> {
+    const digest = await this.states.call({ op: 'chunk', key: this.id });
+    if (typeof digest !== 'string') throw new Error(`no chunk digest for ${this.id}`);
+    return digest;
   }
 }
 
 const READ_BLOCK = 1024 * 1024;
 
-/** Feeds bytes [start, end) of a file into one or more hashes. */
+/** Feeds bytes [start, end) of a file into one or more hashes (small ranges, on this thread). */
 export async function hashRange(file: FileHandle, start: number, end: number, hashes: Hash[]): Promise<void> {
   const buffer = Buffer.allocUnsafe(Math.min(READ_BLOCK, Math.max(1, end - start)));
   let position = start;

@@ -3,14 +3,10 @@
 // mapping file system failures onto the error table.
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import type { UploadSession } from '../db/schema.js';
-import { chunkStart } from './chunking.js';
 import { UploadError } from './errors.js';
 import { isNotFound } from './finalize.js';
-import { type HashStates, hashRange, sha256, type UploadHashes } from './hash-state.js';
+import type { HashStates, UploadHasher } from './hash-state.js';
 import type { StorageLayout } from './layout.js';
-
-// Below this offset a lost whole-file hash is rebuilt while resuming; above it, at finalising.
-const REHASH_ON_RESUME_LIMIT = 64 * 1024 * 1024;
 
 export class UploadFiles {
   constructor(
@@ -29,21 +25,14 @@ export class UploadFiles {
     }
   }
 
-  /** Hash state at the session's offset: this process's, or read back from the bytes on disk. */
-  async hashesAt(file: FileHandle, session: UploadSession): Promise<UploadHashes> {
-    const offset = session.uploadOffset;
-    const cached = this.hashes.take(session.id, offset);
-    if (cached) return cached;
-    const start = chunkStart(Math.floor(offset / session.chunkSize) + 1, session.chunkSize);
-    const chunk = sha256();
-    if (offset <= REHASH_ON_RESUME_LIMIT) {
-      const whole = sha256();
-      await hashRange(file, 0, start, [whole]);
-      await hashRange(file, start, offset, [whole, chunk]);
-      return { offset, chunk, file: whole };
-    }
-    await hashRange(file, start, offset, [chunk]);
-    return { offset, chunk, file: null };
+  /** The upload's running hashes at its offset: this process's, or rebuilt from the data file. */
+  hasherAt(session: UploadSession): Promise<UploadHasher> {
+    return this.hashes.hasherAt(
+      session.id,
+      this.layout.uploadPath(session.id),
+      session.uploadOffset,
+      session.chunkSize,
+    );
   }
 
   async remove(id: string): Promise<void> {
