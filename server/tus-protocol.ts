@@ -3,6 +3,7 @@
 // Content-Type, 400 for a missing or malformed Upload-Offset; the owner check on an upload; and the
 // request context (checksum, concatenation part) handed to the store.
 import type { NextFunction, Request, Response } from 'express';
+import type { UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { CHECKSUM_ALGORITHMS, parseUploadChecksum } from '../store/checksum.js';
 import { UploadError } from '../store/errors.js';
@@ -13,6 +14,13 @@ import { principalOf } from './auth.js';
 const OVERRIDABLE = new Set(['PATCH', 'DELETE', 'HEAD', 'GET', 'OPTIONS']);
 const OFFSET_CONTENT_TYPE = 'application/offset+octet-stream';
 const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d{0,15})$/;
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The upload named in the URL, as read for the owner check. */
+    uploadSession?: UploadSession | undefined;
+  }
+}
 
 /** tus-js-client's overridePatchMethod: POST + X-HTTP-Method-Override, for proxies that drop PATCH. */
 export function methodOverride(req: Request, _res: Response, next: NextFunction) {
@@ -92,7 +100,9 @@ export function tusRequestContext(req: Request, res: Response): UploadRequest {
   const header = req.headers['upload-checksum'];
   const checksum = typeof header === 'string' ? parseUploadChecksum(header) : undefined;
   const partial = req.method === 'POST' && req.headers['upload-concat'] === 'partial';
-  return { ownerId: req.principal?.sub, checksum, partial };
+  // a HEAD takes no lock, so the row just read for the owner check is as fresh as another read
+  const prefetched = req.method === 'HEAD' ? req.uploadSession : undefined;
+  return { ownerId: req.principal?.sub, checksum, partial, prefetched };
 }
 
 /** 403 when the caller is not the owner of the upload named in the URL. Unknown ids pass on (404). */
@@ -109,6 +119,7 @@ export function requireUploadOwner(sessions: SessionRepository) {
         next(new UploadError('forbidden', `upload ${id} belongs to another user`));
         return;
       }
+      req.uploadSession = session;
       next();
     } catch (error) {
       next(error);

@@ -117,11 +117,17 @@ export class ChunkStore extends DataStore {
   }
 
   override async getUpload(id: string): Promise<Upload> {
-    return this.toUpload(await this.findLive(id));
+    const request = this.requests.current;
+    const prefetched = request.prefetched?.id === id ? request.prefetched : undefined;
+    const session = prefetched ? this.assertLive(prefetched) : await this.findLive(id);
+    request.loaded = session;
+    return this.toUpload(session);
   }
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
-    const session = await this.findLive(id);
+    // @tus/server reads the upload (getUpload) under the same lock just before writing
+    const loaded = this.requests.current.loaded;
+    const session = loaded?.id === id ? loaded : await this.findLive(id);
     if (session.status === 'completed') return session.uploadLength ?? offset;
     this.assertReceiving(session);
     if (offset !== session.uploadOffset) {
@@ -162,6 +168,7 @@ export class ChunkStore extends DataStore {
       throw new UploadError('validation_error', `Upload-Length ${length} is below the offset ${session.uploadOffset}`);
     }
     await this.options.sessions.declareLength(id, length, totalChunks(length, session.chunkSize));
+    this.requests.current.loaded = undefined;
   }
 
   /** Termination: cancels the session and deletes its bytes. A completed upload is an asset now. */
@@ -319,6 +326,11 @@ export class ChunkStore extends DataStore {
   private async findLive(id: string): Promise<UploadSession> {
     const session = isValidUploadId(id) ? await this.options.sessions.find(id) : undefined;
     if (!session) throw new UploadError('not_found', `upload ${id} not found`);
+    return this.assertLive(session);
+  }
+
+  private assertLive(session: UploadSession): UploadSession {
+    const { id } = session;
     if (session.status === 'cancelled' || session.status === 'expired' || session.status === 'failed') {
       const why = session.error ? `: ${session.error}` : '';
       throw new UploadError('gone', `upload ${id} is ${session.status}${why}`);

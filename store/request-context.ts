@@ -2,6 +2,7 @@
 // asking, the body's expected checksum, and whether a new upload is a concatenation part. The
 // server runs each tus request inside `RequestContext.run`; the store reads it where it needs it.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { UploadSession } from '../db/schema.js';
 import type { ExpectedChecksum } from './checksum.js';
 
 export interface UploadRequest {
@@ -10,6 +11,10 @@ export interface UploadRequest {
   checksum?: ExpectedChecksum | undefined;
   /** Set on a POST with `Upload-Concat: partial`. */
   partial?: boolean;
+  /** A session row the server has just read for this request and that may be used as is. */
+  prefetched?: UploadSession | undefined;
+  /** The row getUpload read under this request's lock; write() in the same request reuses it. */
+  loaded?: UploadSession | undefined;
 }
 
 export class RequestContext {
@@ -19,6 +24,7 @@ export class RequestContext {
     return this.storage.run(request, fn);
   }
 
+  /** This request's context; outside a request, a fresh empty one. */
   get current(): UploadRequest {
     return this.storage.getStore() ?? {};
   }
