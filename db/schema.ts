@@ -1,5 +1,5 @@
 // Tables of the upload server. Types used elsewhere are inferred from here, never copied by hand.
-import { bigint, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const UPLOAD_STATUSES = [
   'initiated',
@@ -77,3 +77,48 @@ export type UploadSession = typeof uploadSessions.$inferSelect;
 export type NewUploadSession = typeof uploadSessions.$inferInsert;
 export type Asset = typeof assets.$inferSelect;
 export type NewAsset = typeof assets.$inferInsert;
+
+// --- Live progress and notifications ---------------------------------------------------------
+
+/** What happened to an upload, in order, for replay to progress subscribers (Last-Event-ID). */
+export const uploadEvents = pgTable(
+  'upload_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sessionId: text('session_id').notNull(),
+    ownerId: text('owner_id').notNull(),
+    // created, progress, status, completed, failed, cancelled, expired
+    type: text('type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('upload_events_session_idx').on(t.sessionId, t.id), index('upload_events_created_idx').on(t.createdAt)],
+);
+
+export const WEBHOOK_STATES = ['pending', 'delivered', 'dead'] as const;
+export type WebhookState = (typeof WEBHOOK_STATES)[number];
+
+/** Webhooks to deliver: written when the upload changes, removed from the queue once delivered. */
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    // what receivers deduplicate on: the same event is sent with the same id on every attempt
+    eventId: uuid('event_id').notNull().unique(),
+    type: text('type').notNull(),
+    sessionId: text('session_id').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    state: text('state').$type<WebhookState>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    // a delivery in progress holds the row until then; past it another worker may retry
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [index('webhook_outbox_due_idx').on(t.state, t.nextAttemptAt)],
+);
+
+export type UploadEventRow = typeof uploadEvents.$inferSelect;
+export type WebhookOutboxRow = typeof webhookOutbox.$inferSelect;

@@ -1,8 +1,10 @@
 // The express application: CORS, request logging, health, the tus endpoint and the REST storage
 // API behind auth, and the error renderer. Built from explicit dependencies so tests can run several side by side.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Locker } from '@tus/utils';
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, Router } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
@@ -13,11 +15,15 @@ import { requireAuth, type TokenVerifier } from './auth.js';
 import type { Config } from './config.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health.js';
+import type { ProgressFeed } from './live/progress-feed.js';
+import { moduleLogger } from './log-levels.js';
 import { type Logger, requestLog } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { assetRoutes, tusDownloadRoute } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
+import { uploadEventRoutes } from './routes/upload-events.js';
+import { loadOrCreateDevSecret, mintToken } from './tokens.js';
 import { ASSET_ID_HEADER, createTusServer } from './tus.js';
 import { concatenationRoute } from './tus-concat.js';
 import { methodOverride, requireUploadOwner, tusProtocolChecks, tusRequestContext } from './tus-protocol.js';
@@ -34,6 +40,13 @@ export interface AppDeps {
   verifier: TokenVerifier;
   locker: Locker;
   metrics: Metrics;
+  /** Live progress streams (GET /storage/chunked-upload/:id/events); the route is absent without it. */
+  feed?: ProgressFeed;
+  /**
+   * Mounted inside another app: requests no route here answers go on to the host app (no 404 or
+   * catch-all OPTIONS answer here), and the upload page is not served.
+   */
+  embedded?: boolean;
 }
 
 const TUS_HEADERS = [
@@ -88,7 +101,7 @@ export function createApp(deps: AppDeps): Express {
     sessions: deps.sessions,
     policy,
     locker: deps.locker,
-    log,
+    log: moduleLogger(log, 'tus'),
   });
   const authenticate = requireAuth(deps.verifier);
   app.use(
@@ -111,6 +124,9 @@ export function createApp(deps: AppDeps): Express {
     authenticate,
     chunkedUploadRoutes({ sessions: deps.sessions, store: deps.store, policy, tusPath: config.tusPath }),
   );
+  if (deps.feed) {
+    app.use('/storage/chunked-upload', authenticate, uploadEventRoutes({ sessions: deps.sessions, feed: deps.feed }));
+  }
   app.use('/storage/assets', authenticate, assetRoutes(assetDeps));
   app.use(
     '/storage/upload',
@@ -124,12 +140,53 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  app.options(/.*/, (_req, res) => {
-    res.sendStatus(204);
-  });
-  app.use((req, _res, next) => {
-    next(new UploadError('not_found', `no route for ${req.method} ${req.path}`));
-  });
+  if (!deps.embedded) {
+    app.use(webPage(config));
+    app.options(/.*/, (_req, res) => {
+      res.sendStatus(204);
+    });
+    app.use((req, _res, next) => {
+      next(new UploadError('not_found', `no route for ${req.method} ${req.path}`));
+    });
+  }
   app.use(errorHandler(log, config.tusPath));
   return app;
+}
+
+// --- The upload page (web/, built into public/dist by `npm run build`) at / and /app, its config,
+// and, only in dev mode (no JWT_SECRET or JWT_PUBLIC_KEY) and only for loopback callers,
+// GET /dev/token?sub=NAME minting a one-hour token with the dev secret. ---
+const PAGE_DIR = fileURLToPath(new URL('../public/dist', import.meta.url));
+const PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'";
+
+function webPage(config: Config): Router {
+  const router = Router();
+  router.get('/app/config.json', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ tus_path: config.tusPath, dev_tokens: config.auth.kind === 'dev' });
+  });
+  if (config.auth.kind === 'dev') {
+    router.get('/dev/token', async (req, res) => {
+      const sub = typeof req.query.sub === 'string' ? req.query.sub : 'dev';
+      const loopback = /^(127\.|::1$|::ffff:127\.)/.test(req.socket.remoteAddress ?? '');
+      if (!loopback) throw new UploadError('forbidden', 'dev tokens are handed out to loopback callers only');
+      if (!/^[\w.@-]{1,64}$/.test(sub)) throw new UploadError('validation_error', 'sub: 1-64 of A-Z a-z 0-9 _ . @ -');
+      const token = mintToken(await loadOrCreateDevSecret(config.dataDir), sub, 3600);
+      res.set('Cache-Control', 'no-store').json({ token, sub, expires_in: 3600 });
+    });
+  }
+  if (!existsSync(`${PAGE_DIR}/index.html`)) {
+    router.get(['/', '/app'], (_req, res) => {
+      res.status(503).type('text/plain').send('the upload page is not built: run npm run build\n');
+    });
+    return router;
+  }
+  const page = express.static(PAGE_DIR, {
+    setHeaders: (res, file) => {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      if (file.endsWith('.html')) res.setHeader('Content-Security-Policy', PAGE_CSP);
+    },
+  });
+  router.use('/app', page);
+  router.use('/', page);
+  return router;
 }

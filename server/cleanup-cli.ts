@@ -7,11 +7,12 @@ import { StorageLayout } from '../store/layout.js';
 import { runCleanup } from './cleanup.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { startOperations } from './operations.js';
 import { databaseOptionsFor } from './start.js';
 
 try {
   const config = loadConfig(process.env);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, { modules: config.logModules });
   const layout = new StorageLayout(config.dataDir);
   await layout.init();
   const database = await openDatabase(databaseOptionsFor(config));
@@ -26,6 +27,8 @@ try {
       defaultChunkSize: config.chunkSize,
       sessionTtlMs: config.sessionTtlMs,
     });
+    // what the sweep expires reaches progress subscribers and the webhook outbox
+    const operations = await startOperations({ config, database, store, log, serve: false });
     const report = await runCleanup({
       database,
       store,
@@ -34,7 +37,9 @@ try {
       layout,
       log,
       orphanGraceMs: config.orphanGraceMs,
+      prune: () => operations.prune(),
     });
+    await operations.close();
     process.stdout.write(`${JSON.stringify(report ?? { skipped: 'another instance is sweeping' })}\n`);
   } finally {
     await database.close();

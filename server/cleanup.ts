@@ -20,6 +20,8 @@ export interface CleanupDeps {
   /** Files younger than this are never treated as orphans. */
   orphanGraceMs: number;
   onReport?: (report: CleanupReport) => void;
+  /** Extra housekeeping run inside the same lease (old upload events and webhooks). */
+  prune?: () => Promise<unknown>;
 }
 
 export interface CleanupReport {
@@ -42,6 +44,7 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport | und
       deps.assets,
       new Date(Date.now() - deps.orphanGraceMs),
     );
+    await deps.prune?.();
     return {
       expired,
       orphanUploadFiles: orphans.uploadFiles,

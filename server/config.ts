@@ -4,6 +4,7 @@ import path from 'node:path';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { clampChunkSize, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../store/chunking.js';
+import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from './log-levels.js';
 import { parseDuration, parseSize } from './units.js';
 
 export type AuthConfig =
@@ -44,6 +45,28 @@ export interface Config {
   lockTimeoutMs: number;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  // --- live progress, webhooks and logs ---
+  /** Per-module levels from LOG_LEVEL (`info,tus=debug`); logLevel is the default level. */
+  logModules: LogLevels['modules'];
+  /** Interval of the heartbeat comments on progress event streams. */
+  sseHeartbeatMs: number;
+  /** Upload events, and delivered or dead webhooks, older than this are pruned by the cleanup sweep. */
+  eventRetentionMs: number;
+  /** Set when WEBHOOK_URL is. */
+  webhook: WebhookConfig | undefined;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** Signs each body with HMAC-SHA256 when set. */
+  secret: string | undefined;
+  /** Attempts per webhook before it is marked dead. */
+  maxAttempts: number;
+  /** Delay before the first retry; doubles per attempt up to backoffMaxMs. */
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** How long one delivery may take. */
+  timeoutMs: number;
 }
 
 export const DEFAULT_ASSET_TYPE_LIMITS: Readonly<Record<string, number>> = {
@@ -55,8 +78,7 @@ export const DEFAULT_ASSET_TYPE_LIMITS: Readonly<Record<string, number>> = {
   other: 5 * 1024 ** 3,
 };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -144,7 +166,17 @@ const EnvSchema = z.object({
     .string()
     .refine((v) => isValidCron(v), { message: 'CLEANUP_CRON is not a valid cron expression' })
     .default('0 * * * *'),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_LEVEL: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseLogLevels(text);
+      if ('problems' in parsed) {
+        for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .default({ level: 'info', modules: {} }),
   MAX_UPLOAD_SIZE: size('MAX_UPLOAD_SIZE').default(0),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE').default(10_000),
   ASSET_TYPE_LIMITS: assetTypeLimits.default({ ...DEFAULT_ASSET_TYPE_LIMITS }),
@@ -157,6 +189,21 @@ const EnvSchema = z.object({
   ORPHAN_GRACE: duration('ORPHAN_GRACE').default(3_600_000),
   LOCK_TIMEOUT: duration('LOCK_TIMEOUT').default(20_000),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  SSE_HEARTBEAT: duration('SSE_HEARTBEAT').default(15_000),
+  EVENT_RETENTION: duration('EVENT_RETENTION').default(7 * 86_400_000),
+  WEBHOOK_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'WEBHOOK_URL must be an http:// or https:// URL')
+    .refine((v) => URL.canParse(v), { message: 'WEBHOOK_URL is not a valid URL' })
+    .optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'WEBHOOK_SECRET must be at least 16 characters').optional(),
+  WEBHOOK_MAX_ATTEMPTS: count('WEBHOOK_MAX_ATTEMPTS', 12).refine(
+    (n) => n >= 1,
+    'WEBHOOK_MAX_ATTEMPTS must be 1 or more',
+  ),
+  WEBHOOK_BACKOFF: duration('WEBHOOK_BACKOFF').default(5_000),
+  WEBHOOK_BACKOFF_MAX: duration('WEBHOOK_BACKOFF_MAX').default(3_600_000),
+  WEBHOOK_TIMEOUT: duration('WEBHOOK_TIMEOUT').default(10_000),
 });
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
@@ -170,6 +217,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) {
     throw new ConfigError(['set JWT_SECRET or JWT_PUBLIC_KEY, not both']);
+  }
+  if (e.WEBHOOK_SECRET && !e.WEBHOOK_URL) {
+    throw new ConfigError(['WEBHOOK_SECRET is set but WEBHOOK_URL is not']);
   }
   const chunkSize = clampChunkSize(e.CHUNK_SIZE);
   return {
@@ -187,7 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     chunkSizeClampedFrom: chunkSize === e.CHUNK_SIZE ? undefined : e.CHUNK_SIZE,
     sessionTtlMs: e.SESSION_TTL,
     cleanupCron: e.CLEANUP_CRON,
-    logLevel: e.LOG_LEVEL,
+    logLevel: e.LOG_LEVEL.level,
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     assetTypeLimits: e.ASSET_TYPE_LIMITS,
@@ -202,6 +252,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     orphanGraceMs: e.ORPHAN_GRACE,
     lockTimeoutMs: e.LOCK_TIMEOUT,
     metricsToken: e.METRICS_TOKEN,
+    logModules: e.LOG_LEVEL.modules,
+    sseHeartbeatMs: e.SSE_HEARTBEAT,
+    eventRetentionMs: e.EVENT_RETENTION,
+    webhook: e.WEBHOOK_URL
+      ? {
+          url: e.WEBHOOK_URL,
+          secret: e.WEBHOOK_SECRET,
+          maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+          backoffMs: e.WEBHOOK_BACKOFF,
+          backoffMaxMs: e.WEBHOOK_BACKOFF_MAX,
+          timeoutMs: e.WEBHOOK_TIMEOUT,
+        }
+      : undefined,
   };
 }
 

@@ -1,21 +1,47 @@
 // Structured JSON logs (pino) and a request log line per response, tagged with a request id.
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { type Logger, pino } from 'pino';
-import type { LogLevel } from './config.js';
+import { type DestinationStream, type Logger, type LoggerOptions as LoggerSettings, pino } from 'pino';
+import { requestLogFields, runWithRequest } from './log-context.js';
+import { type LogLevel, type LogLevels, moduleLogger, registerModuleLevels } from './log-levels.js';
 
 export type { Logger };
 
-export function createLogger(level: LogLevel): Logger {
-  return pino({
+export interface LoggerOptions {
+  /** Per-module levels from LOG_LEVEL (`info,tus=debug`). */
+  modules?: LogLevels['modules'];
+  /** Where lines go (default stdout). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
+  const settings: LoggerSettings = {
     level,
     base: { service: 'upload-server' },
+    // every line written while serving a request names it (req_id, owner, upload_id)
+    mixin: requestLogFields,
     // belt and braces: nothing that looks like a credential is ever written
     redact: {
-      paths: ['authorization', '*.authorization', 'token', '*.token', 'secret', '*.secret'],
+      paths: [
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        '*.headers.authorization',
+        'headers.cookie',
+        '*.headers.cookie',
+        'token',
+        '*.token',
+        'secret',
+        '*.secret',
+        'password',
+        '*.password',
+      ],
       censor: '[redacted]',
     },
-  });
+  };
+  const log = options.destination ? pino(settings, options.destination) : pino(settings);
+  registerModuleLevels(log, options.modules ?? {});
+  return log;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -27,7 +53,8 @@ declare module 'node:http' {
 }
 
 /** Accepts a well-formed incoming X-Request-Id or makes one, echoes it, logs each response. */
-export function requestLog(log: Logger) {
+export function requestLog(root: Logger) {
+  const log = moduleLogger(root, 'http');
   return (req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -47,6 +74,6 @@ export function requestLog(log: Logger) {
       if (res.statusCode >= 500) log.error(line, 'request failed');
       else log.debug(line, 'request');
     });
-    next();
+    runWithRequest(req, next);
   };
 }

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryLocker } from '@tus/server';
+import type { Express } from 'express';
 import { AssetRepository } from '../db/asset-repository.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
@@ -14,14 +15,21 @@ import { createApp } from './app.js';
 import { createVerifier } from './auth.js';
 import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
 import type { Config } from './config.js';
+import type { UploadHooks } from './hooks.js';
+import { moduleLogger } from './log-levels.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { type Operations, startOperations } from './operations.js';
 import { resolveVerifyKey } from './tokens.js';
 
 export interface StartOptions {
   /** Use this database instead of opening one from the config; it is not closed on stop. */
   database?: Database;
   log?: Logger;
+  /** In-process callbacks on upload events, for applications embedding the server. */
+  hooks?: UploadHooks;
+  /** false: build everything but do not listen; mount `app` in another server instead. */
+  listen?: boolean;
 }
 
 export interface RunningServer {
@@ -33,6 +41,10 @@ export interface RunningServer {
   sessions: SessionRepository;
   assets: AssetRepository;
   log: Logger;
+  /** The express app, to mount in another server when started with `listen: false`. */
+  app: Express;
+  /** Live progress, webhooks and hooks of this server. */
+  operations: Operations;
   /** Stops accepting, lets in-flight requests finish (bounded by shutdownGraceMs), closes the database. */
   close(): Promise<void>;
   /** Runs one cleanup sweep now (undefined when another instance holds the cleanup lease). */
@@ -46,7 +58,7 @@ export function databaseOptionsFor(config: Config) {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel, { modules: config.logModules });
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
@@ -64,7 +76,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     defaultChunkSize: config.chunkSize,
     sessionTtlMs: config.sessionTtlMs,
   });
-  const repaired = await recoverUploads(store, sessions, layout, log);
+  // before crash repair, so uploads it finishes are announced too
+  const operations = await startOperations({ config, database, store, log, hooks: options.hooks });
+  const repaired = await recoverUploads(store, sessions, layout, moduleLogger(log, 'recovery'));
   if (repaired.finalized + repaired.failed + repaired.reset > 0) log.warn(repaired, 'repaired uploads after a restart');
 
   const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);
@@ -74,17 +88,32 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     : undefined;
   const locker = pgLocker ?? new MemoryLocker({ acquireLockTimeout: config.lockTimeoutMs });
   const metrics = new Metrics(sessions, store.events, config.tusPath);
-  const app = createApp({ config, log, database, layout, sessions, assets, store, verifier, locker, metrics });
+  const app = createApp({
+    config,
+    log,
+    database,
+    layout,
+    sessions,
+    assets,
+    store,
+    verifier,
+    locker,
+    metrics,
+    feed: operations.feed,
+    embedded: options.listen === false,
+  });
   const server = http.createServer(
     // long uploads must not be cut by Node's default 5-minute request timeout
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
     app,
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  if (options.listen !== false) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  }
+  const port = options.listen === false ? 0 : (server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
 
   const cleanupDeps = {
@@ -93,9 +122,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     assets,
     layout,
-    log,
+    log: moduleLogger(log, 'cleanup'),
     orphanGraceMs: config.orphanGraceMs,
     onReport: (report: CleanupReport) => metrics.observeCleanup(report),
+    prune: () => operations.prune(),
   };
   const cleanup = scheduleCleanup(config.cleanupCron, cleanupDeps);
 
@@ -103,14 +133,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const close = () => {
     closing ??= (async () => {
       await cleanup.stop();
+      operations.endStreams();
       await stopHttp(server, store, config.shutdownGraceMs);
+      await operations.close();
       await pgLocker?.close();
+      await store.hashes.close();
       if (!options.database) await database.close();
     })();
     return closing;
   };
   return {
-    url: `http://${host}:${port}`,
+    url: options.listen === false ? '' : `http://${host}:${port}`,
     port,
     config,
     database,
@@ -118,6 +151,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessions,
     assets,
     log,
+    app,
+    operations,
     close,
     cleanup: () => runCleanup(cleanupDeps),
   };

@@ -257,7 +257,12 @@ export class ChunkStore extends DataStore {
     if (session.status !== 'completed') {
       if (parts.some((p) => !p)) throw new UploadError('gone', `a part of upload ${finalId} no longer exists`);
       const stream = partsStream(this.options.layout, parts as UploadSession[], session.uploadOffset);
-      await this.write(stream, finalId, session.uploadOffset);
+      try {
+        await this.write(stream, finalId, session.uploadOffset);
+      } finally {
+        // the writer leaves its source open when it stops early; close the part files
+        stream.destroy();
+      }
     }
     const asset = await this.finalize(finalId);
     await this.options.sessions.consumeParts(ids, asset.id);

@@ -59,7 +59,11 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
     throw new UploadError('storage_error', `data of upload ${sessionId} is missing on disk`);
   }
   const current = sourceExists ? source : target;
-  const digest = await hashes.fileDigest(sessionId, current, length);
+  const digest = await hashes.fileDigest(sessionId, current, length).catch(async (error: unknown) => {
+    // a concurrent attempt may have moved the data into assets/ while this one was hashing it
+    if (current !== source || (await exists(source)) || !(await exists(target))) throw error;
+    return hashes.fileDigest(sessionId, target, length);
+  });
   await assertDeclaredDigest(deps, session, digest);
 
   if (current === source) {

@@ -48,7 +48,11 @@ class Fanout {
 
 const inProcess = new WeakMap<Database, Fanout>();
 
-export async function openEventBus(database: Database, databaseUrl: string | undefined, log: Logger): Promise<EventBus> {
+export async function openEventBus(
+  database: Database,
+  databaseUrl: string | undefined,
+  log: Logger,
+): Promise<EventBus> {
   if (!databaseUrl) {
     let fanout = inProcess.get(database);
     if (!fanout) {

@@ -1,0 +1,28 @@
+// The package entry: build and mount the upload server in another app, or use its pieces (the
+// ChunkStore DataStore under a plain @tus/server, the repositories, webhook signature checks).
+
+export { AssetRepository } from '../db/asset-repository.js';
+export { type Database, type DatabaseOptions, openDatabase } from '../db/client.js';
+export type { Asset, UploadSession, UploadStatus } from '../db/schema.js';
+export { SessionRepository } from '../db/session-repository.js';
+export { CHUNK_STORE_EXTENSIONS, ChunkStore, type ChunkStoreOptions } from '../store/chunk-store.js';
+export { UploadError } from '../store/errors.js';
+export type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEventMap, UploadEvents } from '../store/events.js';
+export { StorageLayout } from '../store/layout.js';
+export type { UploadRequest } from '../store/request-context.js';
+export { type AppDeps, createApp } from './app.js';
+export { type AuthConfig, type Config, ConfigError, loadConfig, type WebhookConfig } from './config.js';
+export { createServer, type ServerConfig, type UploadServer } from './create-server.js';
+export type { UploadHooks } from './hooks.js';
+export { LOG_LEVELS, LOG_MODULES, type LogLevel, type LogModule } from './log-levels.js';
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { type RunningServer, type StartOptions, startServer } from './start.js';
+export { WEBHOOK_TYPES, type WebhookType } from './webhooks/payloads.js';
+export {
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  SIGNATURE_HEADER,
+  signWebhook,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+} from './webhooks/signature.js';

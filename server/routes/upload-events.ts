@@ -1,0 +1,40 @@
+// GET /storage/chunked-upload/:id/events: live progress of one upload as Server-Sent Events, for
+// its owner only. A reconnecting client sends Last-Event-ID (or ?last_event_id=) and gets only
+// what it has not seen.
+import { Router } from 'express';
+import type { SessionRepository } from '../../db/session-repository.js';
+import { UploadError } from '../../store/errors.js';
+import { principalOf } from '../auth.js';
+import type { ProgressFeed } from '../live/progress-feed.js';
+
+export interface UploadEventRouteDeps {
+  sessions: SessionRepository;
+  feed: ProgressFeed;
+}
+
+function lastEventId(header: string | undefined, query: unknown): number {
+  const text = header ?? (typeof query === 'string' ? query : undefined);
+  if (text === undefined || text.trim() === '') return 0;
+  if (!/^\d{1,15}$/.test(text.trim())) {
+    throw new UploadError(
+      'validation_error',
+      `Last-Event-ID ${JSON.stringify(text)} is not an event id from this stream`,
+    );
+  }
+  return Number(text.trim());
+}
+
+export function uploadEventRoutes(deps: UploadEventRouteDeps): Router {
+  const router = Router();
+  router.get('/:id/events', async (req, res) => {
+    const id = String(req.params.id);
+    const session = await deps.sessions.find(id);
+    if (!session) throw new UploadError('not_found', `upload session ${id} not found`);
+    if (session.ownerId !== principalOf(req).sub) {
+      throw new UploadError('forbidden', `upload session ${id} belongs to another user`);
+    }
+    const after = lastEventId(req.get('last-event-id'), req.query.last_event_id);
+    await deps.feed.stream(res, session, after);
+  });
+  return router;
+}
