@@ -40,7 +40,7 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.kind === 'postgres') {
     const client = postgres(options.url, {
-      max: options.maxConnections ?? 10,
+      max: options.maxConnections ?? 20,
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema });

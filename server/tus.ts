@@ -58,7 +58,9 @@ export function createTusServer(options: TusOptions): Server {
     // message); this bounds what a deferred-length upload may grow to while bytes arrive
     async maxSize(req, id) {
       if (req.method !== 'PATCH' || !id) return options.policy.largestLimit;
-      const session = await options.sessions.find(id);
+      // the owner check has just read the row; its asset type does not change
+      const checked = nodeRequest(req).uploadSession;
+      const session = checked?.id === id ? checked : await options.sessions.find(id);
       return session ? options.policy.limitFor(session.assetType) : options.policy.largestLimit;
     },
     // HEAD reads the durable offset from the database and POST names a new id: neither needs
