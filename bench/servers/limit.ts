@@ -1,0 +1,136 @@
+// The "limit" server: just enough tus for tus-js-client (OPTIONS, POST, HEAD, PATCH) and nothing
+// else. A PATCH body goes straight into the upload's file through two 4 MiB buffers (one filling
+// while the other is written positionally) and one fsync at the end. No database, no hashing, no
+// auth: it stands for what Node can do on this disk. Env: PORT, HOST, DATA_DIR.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+
+const BUFFER_SIZE = 4 * 1024 * 1024;
+const PREFIX = '/files';
+const dataDir = path.resolve(process.env.DATA_DIR ?? './data-limit');
+const port = Number(process.env.PORT ?? 0);
+const host = process.env.HOST ?? '127.0.0.1';
+
+interface UploadState {
+  length: number;
+  offset: number;
+}
+
+const uploads = new Map<string, UploadState>();
+const tusHeaders = { 'Tus-Resumable': '1.0.0' };
+
+async function writeFully(file: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await file.write(buffer, done, length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Streams the request body into `file` from `start`; resolves with the end offset once synced. */
+async function receive(req: http.IncomingMessage, file: FileHandle, start: number, limit: number): Promise<number> {
+  let filling = Buffer.allocUnsafe(BUFFER_SIZE);
+  let spare = Buffer.allocUnsafe(BUFFER_SIZE);
+  let filled = 0;
+  let position = start;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    await writing;
+    const full = filling;
+    const at = position;
+    const length = filled;
+    position += length;
+    filling = spare;
+    spare = full;
+    filled = 0;
+    writing = writeFully(file, full, length, at);
+    writing.catch(() => {});
+  };
+  try {
+    for await (const data of req as AsyncIterable<Buffer>) {
+      if (position + filled + data.length > limit) throw new Error('body runs past Upload-Length');
+      let from = 0;
+      while (from < data.length) {
+        const copied = data.copy(filling, filled, from);
+        filled += copied;
+        from += copied;
+        if (filled === BUFFER_SIZE) await flush();
+      }
+    }
+    if (filled > 0) await flush();
+    await writing;
+    await file.sync();
+    return position;
+  } catch (error) {
+    await writing.catch(() => {});
+    throw error;
+  }
+}
+
+function reply(res: http.ServerResponse, status: number, headers: Record<string, string> = {}, body = ''): void {
+  res.writeHead(status, { ...tusHeaders, ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (!url.pathname.startsWith(PREFIX)) return reply(res, 404);
+  const id = url.pathname.slice(PREFIX.length).replace(/^\//, '');
+
+  if (req.method === 'OPTIONS') {
+    return reply(res, 204, { 'Tus-Version': '1.0.0', 'Tus-Extension': 'creation' });
+  }
+  if (req.method === 'POST' && id === '') {
+    const length = Number(req.headers['upload-length']);
+    if (!Number.isSafeInteger(length) || length < 0) return reply(res, 400, {}, 'Upload-Length required\n');
+    const newId = randomUUID();
+    await (await open(path.join(dataDir, newId), 'w')).close();
+    uploads.set(newId, { length, offset: 0 });
+    req.resume();
+    return reply(res, 201, { Location: `${PREFIX}/${newId}` });
+  }
+  const upload = uploads.get(id);
+  if (!upload) {
+    req.resume();
+    return reply(res, 404);
+  }
+  if (req.method === 'HEAD') {
+    return reply(res, 200, {
+      'Upload-Offset': String(upload.offset),
+      'Upload-Length': String(upload.length),
+      'Cache-Control': 'no-store',
+    });
+  }
+  if (req.method === 'PATCH') {
+    if (Number(req.headers['upload-offset']) !== upload.offset) {
+      req.resume();
+      return reply(res, 409, {}, 'offset mismatch\n');
+    }
+    const file = await open(path.join(dataDir, id), 'r+');
+    try {
+      upload.offset = await receive(req, file, upload.offset, upload.length);
+    } finally {
+      await file.close();
+    }
+    return reply(res, 204, { 'Upload-Offset': String(upload.offset) });
+  }
+  req.resume();
+  return reply(res, 405);
+}
+
+mkdirSync(dataDir, { recursive: true });
+const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
+  handle(req, res).catch((error: unknown) => {
+    if (!res.headersSent) reply(res, 500, {}, `${String(error)}\n`);
+    else res.destroy();
+  });
+});
+server.listen(port, host, () => {
+  const address = server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  console.log(JSON.stringify({ msg: 'listening', server: 'limit', port: actual }));
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

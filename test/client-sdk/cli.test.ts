@@ -1,0 +1,154 @@
+// upload-cli as a user runs it: the package's bin as a child process. An upload stopped with
+// Ctrl-C (SIGINT) half-way resumes when the same command runs again and sends only the rest;
+// --json output parses; exit codes tell failures apart.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'chai';
+import { filesEqual, randomFile } from '../helpers/files.js';
+import { ROOT } from '../helpers/server.js';
+import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
+import { expectAssetOf } from '../helpers/uploads.js';
+import {
+  type ClientFixture,
+  dataFileExists,
+  freshOwner,
+  MiB,
+  sessionsOf,
+  startClientFixture,
+  waitForOffset,
+} from './fixture.js';
+
+const BIN = path.join(
+  ROOT,
+  (JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin[
+    'upload-cli'
+  ] ?? '',
+);
+
+interface Run {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function cli(args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, done };
+}
+
+describe('upload-cli', () => {
+  let f: ClientFixture;
+  let env: Record<string, string>;
+  let owner: string;
+  before(async () => {
+    f = await startClientFixture();
+    owner = freshOwner();
+    env = { UPLOAD_URL: f.proxy.url, UPLOAD_TOKEN: tokenFor(owner), UPLOAD_RESUME_FILE: f.resumeFile };
+  });
+  after(async () => {
+    await f.stop();
+  });
+
+  it('resumes an upload stopped by Ctrl-C when the same command runs again, sending only the rest', async () => {
+    const size = 40 * MiB;
+    const file = await randomFile(f.dir, size, 'cli-40.bin');
+    const args = ['upload', file, '--chunk-size', '1MiB', '--asset-type', 'video', '--json'];
+    f.proxy.setRate(16 * MiB);
+    const first = cli(args, env);
+    const halfway = await waitForOffset(f.server, owner, size / 2);
+    first.child.kill('SIGINT');
+    const stopped = await first.done;
+    expect(stopped.code, stopped.stderr).to.equal(130);
+    const interrupted = JSON.parse(stopped.stdout) as { error: string; message: string; bytesSent: number };
+    expect(interrupted.error).to.equal('interrupted');
+    expect(interrupted.message).to.include('run the same command again');
+    const [session] = await sessionsOf(f.server, owner);
+    expect(session?.id).to.equal(halfway.id);
+    expect(session?.status).to.not.equal('completed');
+
+    f.proxy.setRate(null);
+    const from = f.proxy.requests.length;
+    const second = await cli(args, env).done;
+    expect(second.code, second.stderr).to.equal(0);
+    const result = JSON.parse(second.stdout) as {
+      assetId: string;
+      uploadId: string;
+      resumedFrom: number;
+      size: number;
+    };
+    expect(result.uploadId).to.equal(halfway.id);
+    expect(result.resumedFrom).to.be.at.least(size / 2);
+    const requests = f.proxy.requests.slice(from);
+    expect(requests.filter((r) => r.method === 'POST')).to.deep.equal([]);
+    const accepted = requests.filter((r) => r.method === 'PATCH' && r.status === 204);
+    expect(accepted.reduce((sum, r) => sum + r.bodyBytes, 0)).to.equal(size - result.resumedFrom);
+    expect(f.proxy.bodyBytes('PATCH', from), 'the second run sends less than the whole file').to.be.below(size);
+    const asset = await expectAssetOf(f.server, result.assetId, file);
+    expect(asset.assetType).to.equal('video');
+  });
+
+  it('status, list, download and cancel answer in JSON; token mints one the server accepts', async () => {
+    const file = await randomFile(f.dir, 2 * MiB + 1, 'cli-small.bin');
+    const minted = await cli(['token', '--sub', owner, '--json'], { JWT_SECRET: TEST_JWT_SECRET }).done;
+    expect(minted.code, minted.stderr).to.equal(0);
+    const { token } = JSON.parse(minted.stdout) as { token: string };
+    const own = { ...env, UPLOAD_TOKEN: token };
+
+    const uploaded = await cli(['upload', file, '--parallel', '2', '--json'], own).done;
+    expect(uploaded.code, uploaded.stderr).to.equal(0);
+    const { assetId, uploadId } = JSON.parse(uploaded.stdout) as { assetId: string; uploadId: string };
+
+    const status = await cli(['status', uploadId, '--json'], own).done;
+    expect(JSON.parse(status.stdout)).to.include({ session_id: uploadId, status: 'completed', asset_id: assetId });
+    const list = await cli(['list', '--status', 'completed', '--json'], own).done;
+    const ids = (JSON.parse(list.stdout) as { sessions: { session_id: string }[] }).sessions.map((s) => s.session_id);
+    expect(ids).to.include(uploadId);
+
+    const out = path.join(f.dir, 'downloaded.bin');
+    const downloaded = await cli(['download', assetId, '-o', out, '--json'], own).done;
+    expect(JSON.parse(downloaded.stdout)).to.deep.equal({ assetId, file: out, bytes: 2 * MiB + 1 });
+    expect(await filesEqual(out, file)).to.equal(true);
+
+    // an unfinished upload, cancelled by id: the session is cancelled and its bytes are gone
+    f.proxy.setRate(4 * MiB);
+    const big = await randomFile(f.dir, 16 * MiB, 'cli-cancel.bin');
+    const running = cli(['upload', big, '--chunk-size', '1MiB', '--json'], own);
+    const session = await waitForOffset(f.server, owner, MiB);
+    running.child.kill('SIGINT');
+    expect((await running.done).code).to.equal(130);
+    f.proxy.setRate(null);
+    const cancelled = await cli(['cancel', session.id, '--json'], own).done;
+    expect(JSON.parse(cancelled.stdout)).to.deep.equal({ uploadId: session.id, status: 'cancelled' });
+    expect((await f.server.sessions.find(session.id))?.status).to.equal('cancelled');
+    expect(dataFileExists(f.server, session.id), 'its bytes are gone').to.equal(false);
+  });
+
+  it('exits 2 on usage errors, 3 on a refused token, 4 on an unknown asset, with a JSON error', async () => {
+    const usage = await cli(['upload', '--json'], env).done;
+    expect(usage.code).to.equal(2);
+    expect(JSON.parse(usage.stdout)).to.include({ error: 'usage' });
+    const auth = await cli(['list', '--json'], { ...env, UPLOAD_TOKEN: 'nope' }).done;
+    expect(auth.code).to.equal(3);
+    expect(JSON.parse(auth.stdout)).to.include({ error: 'auth', status: 401 });
+    const missing = await cli(['download', '00000000-0000-4000-8000-000000000000', '--json'], env).done;
+    expect(missing.code).to.equal(4);
+    expect(JSON.parse(missing.stdout)).to.include({ error: 'not_found', status: 404 });
+    const help = await cli(['--help'], {}).done;
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include('Exit codes');
+  });
+});

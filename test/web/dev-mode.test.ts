@@ -1,0 +1,76 @@
+// The page's server side: served at / and /app with its config, and GET /dev/token only in
+// development mode (no JWT_SECRET or JWT_PUBLIC_KEY). upload-cli's `token` signs with the same dev
+// secret from DATA_DIR, and the server accepts what it mints.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { loadConfig } from '../../server/config.js';
+import { type RunningServer, startServer } from '../../server/start.js';
+import { buildPage } from '../../web/build.js';
+import { removeDir, tempDir } from '../helpers/files.js';
+import { ROOT, sharedDatabase, startTestServer, type TestServer } from '../helpers/server.js';
+
+const run = promisify(execFile);
+
+describe('upload page routes and dev tokens', () => {
+  let dev: RunningServer;
+  let devDir: string;
+  let configured: TestServer;
+
+  before(async () => {
+    await buildPage({ minify: false });
+    devDir = await tempDir('upload-dev-mode-');
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: devDir, LOG_LEVEL: 'silent' });
+    expect(config.auth.kind).to.equal('dev');
+    dev = await startServer(config, { database: await sharedDatabase() });
+    configured = await startTestServer();
+  });
+  after(async () => {
+    await dev?.close();
+    await configured?.stop();
+    if (devDir) await removeDir(devDir);
+  });
+
+  it('serves the page at / and /app/ with a content security policy', async () => {
+    for (const where of ['/', '/app/']) {
+      const res = await fetch(`${configured.url}${where}`);
+      expect(res.status, where).to.equal(200);
+      expect(res.headers.get('content-security-policy')).to.include("default-src 'self'");
+      expect(await res.text()).to.include('<div id="uploader">');
+    }
+    expect((await fetch(`${configured.url}/app.js`)).status).to.equal(200);
+    expect((await fetch(`${configured.url}/app`, { redirect: 'manual' })).headers.get('location')).to.equal('/app/');
+  });
+
+  it('hands out dev tokens only in development mode', async () => {
+    expect(await (await fetch(`${dev.url}/app/config.json`)).json()).to.deep.equal({
+      tus_path: '/files',
+      dev_tokens: true,
+    });
+    expect(await (await fetch(`${configured.url}/app/config.json`)).json()).to.include({ dev_tokens: false });
+    expect((await fetch(`${configured.url}/dev/token?sub=alice`)).status).to.equal(404);
+
+    const res = await fetch(`${dev.url}/dev/token?sub=alice`);
+    expect(res.headers.get('cache-control')).to.equal('no-store');
+    const { token, sub } = (await res.json()) as { token: string; sub: string };
+    expect(sub).to.equal('alice');
+    const list = await fetch(`${dev.url}/storage/chunked-upload`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(list.status).to.equal(200);
+    expect((await fetch(`${dev.url}/dev/token?sub=${encodeURIComponent('a b')}`)).status).to.equal(400);
+  });
+
+  it('upload-cli token signs with the dev secret in DATA_DIR, and the server accepts it', async () => {
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'client-sdk/cli.js'), 'token', '--sub', 'carol'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: devDir },
+    });
+    const token = stdout.trim();
+    const list = await fetch(`${dev.url}/storage/chunked-upload`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(list.status).to.equal(200);
+    const refused = await fetch(`${configured.url}/storage/chunked-upload`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(refused.status, 'another server, another secret').to.equal(401);
+  });
+});
