@@ -4,7 +4,7 @@
 // workload against each in turn (A B C, A B C) for several rounds, with tus-js-client in separate
 // client processes. Prints medians, min-max and the ratios ours/stock and ours/limit, and writes
 // bench/results.json after a complete full run. Options: see usage() below and bench/README.md.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomFill } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
@@ -463,7 +463,7 @@ async function runW5(ctx: Context, server: ServerProcess, round: number, values:
     record(values, server.name, `w5.${size}`, round, client);
     const onServer = median(of.map((m) => timed.get(m.uploadId)).filter((v): v is number => v !== undefined));
     if (server.name === 'ours') {
-      if (onServer === null) ctx.errors.push(`W5 ours round ${round + 1}: no 'bench finalise' log lines`);
+      if (onServer === null) ctx.errors.push(`W5 ours round ${round + 1}: no 'upload finished' log lines`);
       record(values, server.name, `w5.server.${size}`, round, onServer);
     }
     const serverText = onServer === null ? '' : `${onServer.toFixed(1)} ms on the server, `;
@@ -475,14 +475,14 @@ async function runW5(ctx: Context, server: ServerProcess, round: number, values:
   return `finalise ${parts.join('; ')}`;
 }
 
-/** Durations of the store's finish calls, by upload id, from the lines finalise-timer.ts logs. */
+/** Finalise durations by upload id, from the server's own 'upload finished' log lines. */
 async function serverFinaliseTimes(logFile: string): Promise<Map<string, number>> {
   const times = new Map<string, number>();
   for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
-    if (!line.includes('"bench finalise"')) continue;
+    if (!line.includes('"upload finished"')) continue;
     try {
-      const entry = JSON.parse(line) as { upload_id?: string; ms?: number; ok?: boolean };
-      if (entry.upload_id && typeof entry.ms === 'number' && entry.ok) times.set(entry.upload_id, entry.ms);
+      const entry = JSON.parse(line) as { upload_id?: string; ms?: number };
+      if (entry.upload_id && typeof entry.ms === 'number') times.set(entry.upload_id, entry.ms);
     } catch {
       // a torn line; skip it
     }
@@ -597,6 +597,14 @@ async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const database = databaseUrl ? 'postgresql' : 'pglite';
   await mkdir(options.workDir, { recursive: true });
+  if (options.servers.includes('ours')) {
+    // ours is measured as `npm start` runs it: the compiled bundle, built from this tree now
+    const built = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/build.ts'), '--server'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    if (built.status !== 0) throw new Error('building the server failed');
+  }
 
   const inputSize = Math.max(
     options.workloads.includes('W1') ? plan.w1 : 0,
@@ -658,9 +666,8 @@ async function main(): Promise<void> {
             name === 'ours' ? { JWT_SECRET: secret, ...(db?.url ? { DATABASE_URL: db.url } : {}) } : {};
           const nodeFlags =
             name === 'ours' && options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`] : [];
-          const preload = name === 'ours' ? [path.join(ROOT, 'bench/lib/finalise-timer.ts')] : [];
           const logFile = path.join(runDir, `${name}-round-${round + 1}.log`);
-          running.push(await startServer({ name, dataDir, log: logFile, env, nodeFlags, preload }));
+          running.push(await startServer({ name, dataDir, log: logFile, env, nodeFlags }));
         }
         for (const workload of options.workloads) {
           for (const server of running) {

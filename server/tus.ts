@@ -83,10 +83,6 @@ export function createTusServer(options: TusOptions): Server {
     async onUploadFinish(_req, upload) {
       const asset = await store.finish(upload.id);
       if (!asset) return {};
-      log.info(
-        { upload_id: upload.id, asset_id: asset.id, owner: asset.ownerId, size: asset.size },
-        'upload finalised',
-      );
       return { headers: { [ASSET_ID_HEADER]: asset.id } };
     },
     onResponseError(req, error) {

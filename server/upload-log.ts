@@ -29,7 +29,7 @@ export function logUploadEvents(events: UploadEvents, log: Logger): () => void {
         owner: e.session.ownerId,
         asset_id: e.asset.id,
         size: e.asset.size,
-        ms: Math.round(e.ms),
+        ms: Math.round(e.ms * 10) / 10,
       },
       'upload finished',
     );

@@ -41,7 +41,7 @@ export interface ChunkStoreOptions {
   assets: AssetRepository;
   defaultChunkSize: number;
   sessionTtlMs: number;
-  /** Bytes gathered before each positional write (default 4 MiB). */
+  /** Bytes gathered before each positional write (default 1 MiB). */
   writeBufferSize?: number;
 }
 
@@ -67,7 +67,7 @@ export class ChunkStore extends DataStore {
 
   constructor(private readonly options: ChunkStoreOptions) {
     super();
-    this.writeBufferSize = options.writeBufferSize ?? 4 * 1024 * 1024;
+    this.writeBufferSize = options.writeBufferSize ?? 1024 * 1024;
     this.files = new UploadFiles(options.layout, this.hashes);
   }
 

@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Job, JobResult } from './jobs.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -63,17 +63,16 @@ export interface ServerLaunch {
   env: Record<string, string>;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
-  /** Modules to preload after tsx (absolute paths). */
-  preload?: string[];
 }
 
+// ours runs as `npm start` does: the compiled bundle (built by `npm run build`)
 const ENTRY: Record<ServerName, string> = {
-  ours: 'server/main.ts',
+  ours: 'dist/main.js',
   stock: 'bench/servers/stock.ts',
   limit: 'bench/servers/limit.ts',
 };
 
-/** Starts a server as `node --import tsx <entry>` and waits until /files answers OPTIONS. */
+/** Starts a server (ours compiled, the others under tsx) and waits until /files answers OPTIONS. */
 export async function startServer(launch: ServerLaunch): Promise<ServerProcess> {
   const port = await freePort();
   const fd = openSync(launch.log, 'a');
@@ -82,9 +81,7 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
       process.execPath,
       [
         ...(launch.nodeFlags ?? []),
-        '--import',
-        'tsx',
-        ...(launch.preload ?? []).flatMap((file) => ['--import', pathToFileURL(file).href]),
+        ...(launch.name === 'ours' ? [] : ['--import', 'tsx']),
         path.join(ROOT, ENTRY[launch.name]),
       ],
       {
