@@ -4,11 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryLocker } from '@tus/server';
 import type { Express } from 'express';
-import { AssetRepository } from '../db/asset-repository.js';
-import { type Database, openDatabase } from '../db/client.js';
-import { SessionRepository } from '../db/session-repository.js';
-import { ChunkStore } from '../store/chunk-store.js';
-import { StorageLayout } from '../store/layout.js';
+import type { AssetRepository } from '../db/asset-repository.js';
+import type { Database } from '../db/client.js';
+import type { SessionRepository } from '../db/session-repository.js';
+import type { ChunkStore } from '../store/chunk-store.js';
 import { PgLocker } from '../store/pg-locker.js';
 import { recoverUploads } from '../store/recovery.js';
 import { createApp } from './app.js';
@@ -20,6 +19,7 @@ import { moduleLogger } from './log-levels.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { type Operations, startOperations } from './operations.js';
+import { openStorage } from './storage.js';
 import { resolveVerifyKey } from './tokens.js';
 
 export interface StartOptions {
@@ -51,31 +51,12 @@ export interface RunningServer {
   cleanup(): Promise<CleanupReport | undefined>;
 }
 
-export function databaseOptionsFor(config: Config) {
-  return config.databaseUrl
-    ? ({ kind: 'postgres', url: config.databaseUrl } as const)
-    : ({ kind: 'pglite', dataDir: `${config.dataDir}/pglite` } as const);
-}
-
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel, { modules: config.logModules });
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
-  const layout = new StorageLayout(config.dataDir);
-  await layout.init();
-  const database = options.database ?? (await openDatabase(databaseOptionsFor(config)));
-  await database.migrate();
-
-  const sessions = new SessionRepository(database.db);
-  const assets = new AssetRepository(database.db);
-  const store = new ChunkStore({
-    layout,
-    sessions,
-    assets,
-    defaultChunkSize: config.chunkSize,
-    sessionTtlMs: config.sessionTtlMs,
-  });
+  const { layout, database, sessions, assets, store } = await openStorage(config, options.database);
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, store, log, hooks: options.hooks });
   const repaired = await recoverUploads(store, sessions, layout, moduleLogger(log, 'recovery'));

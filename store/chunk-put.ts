@@ -11,6 +11,7 @@ import { chunkLength, chunkStart } from './chunking.js';
 import { UploadError } from './errors.js';
 import type { UploadEvents } from './events.js';
 import { hashRange, sha256 } from './hash-state.js';
+import { writeAllAt } from './positional-write.js';
 import { storageError, type UploadFiles } from './upload-files.js';
 
 export interface NumberedChunkDeps {
@@ -118,14 +119,10 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
   let writePosition = Math.max(start, protectedEnd);
 
   const flush = async () => {
-    let queue = pending;
+    await writeAllAt(file, pending, writePosition);
+    writePosition += pendingBytes;
     pending = [];
-    while (pendingBytes > 0) {
-      const { bytesWritten } = await file.writev(queue, writePosition);
-      writePosition += bytesWritten;
-      pendingBytes -= bytesWritten;
-      queue = skip(queue, bytesWritten);
-    }
+    pendingBytes = 0;
   };
 
   // a refused body must not destroy the request: the error response still has to reach the client
@@ -156,18 +153,4 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
   await flush();
   await file.datasync();
   return { digest: whole.digest('hex'), protectedDigest: protectedEnd > start ? overlap.digest('hex') : undefined };
-}
-
-function skip(buffers: Buffer[], count: number): Buffer[] {
-  let left = count;
-  const out: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (left >= buffer.length) {
-      left -= buffer.length;
-      continue;
-    }
-    out.push(left > 0 ? buffer.subarray(left) : buffer);
-    left = 0;
-  }
-  return out;
 }

@@ -10,6 +10,7 @@ import type { ChunkDigests } from '../db/schema.js';
 import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
 import { UploadError } from './errors.js';
 import type { UploadHasher } from './hash-state.js';
+import { writeAllAt } from './positional-write.js';
 
 export interface ChunkWrite {
   file: FileHandle;
@@ -58,7 +59,7 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
     writePosition += pendingBytes;
     pending = [];
     pendingBytes = 0;
-    lastWrite = writeAll(file, [block], at).then(() => {
+    lastWrite = writeAllAt(file, [block], at).then(() => {
       const ack = hasher.update(block);
       ack.catch(() => {});
       hashing.push(ack);
@@ -164,28 +165,4 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
     await durable.catch(() => {});
     throw error;
   }
-}
-
-async function writeAll(file: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let at = position;
-  let queue = buffers;
-  while (queue.length > 0) {
-    const { bytesWritten } = await file.writev(queue, at);
-    at += bytesWritten;
-    queue = dropBytes(queue, bytesWritten);
-  }
-}
-
-function dropBytes(buffers: Buffer[], count: number): Buffer[] {
-  let left = count;
-  const out: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (left >= buffer.length) {
-      left -= buffer.length;
-      continue;
-    }
-    out.push(left > 0 ? buffer.subarray(left) : buffer);
-    left = 0;
-  }
-  return out;
 }

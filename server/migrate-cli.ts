@@ -1,8 +1,7 @@
 // `npm run db:migrate`: applies db/migrations to DATABASE_URL, or to the embedded database.
-
-import { loadConfig } from '../server/config.js';
-import { databaseOptionsFor } from '../server/start.js';
-import { openDatabase } from './client.js';
+import { openDatabase } from '../db/client.js';
+import { loadConfig } from './config.js';
+import { databaseOptionsFor } from './storage.js';
 
 const config = loadConfig(process.env);
 const database = await openDatabase(databaseOptionsFor(config));
