@@ -13,14 +13,34 @@ export function toUploadError(error: unknown): UploadError | undefined {
       'Retry-After': '5',
     });
   }
+  if (isUnstorableText(error)) {
+    return new UploadError('validation_error', 'the request holds text the database cannot store (a NUL byte)');
+  }
   // body-parser and similar: errors that carry a 4xx status and are safe to expose
   const e = error as { status?: number; type?: string; message?: string; expose?: boolean };
+  // the router cannot decode a path parameter (a stray or malformed %-escape)
+  if (error instanceof URIError && e.status === 400) {
+    return new UploadError('validation_error', 'the URL path has a malformed %-escape');
+  }
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
     return e.status === 413
       ? new UploadError('payload_too_large', e.message ?? 'request body too large')
       : new UploadError('validation_error', e.message ?? 'bad request');
   }
   return undefined;
+}
+
+/**
+ * PostgreSQL refuses U+0000 in text (SQLSTATE 22021, 22P05): a client put one in an id or a token
+ * subject that reached a query. Bad input, not a fault.
+ */
+function isUnstorableText(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '22021' || code === '22P05') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 const DRAIN_LIMIT = 32 * 1024 * 1024;
@@ -37,7 +57,8 @@ export function errorHandler(log: Logger, tusPath: string) {
       res.destroy();
       return;
     }
-    if (!req.complete) {
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.complete) {
       // The body was refused before it was read. A small one is drained so the client, still
       // sending, can read this answer on a healthy connection; a large or unsized one is cut.
       const declared = Number(req.headers['content-length']);

@@ -102,7 +102,7 @@ export function tusRequestContext(req: Request, res: Response): UploadRequest {
   const partial = req.method === 'POST' && req.headers['upload-concat'] === 'partial';
   // a HEAD takes no lock, so the row just read for the owner check is as fresh as another read
   const prefetched = req.method === 'HEAD' ? req.uploadSession : undefined;
-  return { ownerId: req.principal?.sub, checksum, partial, prefetched };
+  return { ownerId: req.principal?.sub, checksum, partial, prefetched, creating: req.method === 'POST' };
 }
 
 /** 403 when the caller is not the owner of the upload named in the URL. Unknown ids pass on (404). */

@@ -99,6 +99,7 @@ export function createTusServer(options: TusOptions): Server {
       if ('status_code' in error && typeof error.status_code === 'number') {
         // a lock we could not get in time is a retryable conflict, not a server fault
         if (error.status_code === 500 && /lock/i.test(error.body)) {
+          if (node) node.errorType = 'locked';
           return { status_code: 423, body: 'the upload is busy with another request; retry shortly\n' };
         }
         return undefined;

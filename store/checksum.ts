@@ -61,6 +61,6 @@ export function createChecksummer(algorithm: ChecksumAlgorithm): Checksummer {
 export function checksumMismatch(algorithm: ChecksumAlgorithm): UploadError {
   return new UploadError(
     'checksum_mismatch',
-    `the ${algorithm} checksum of the body does not match Upload-Checksum; none of its bytes were kept`,
+    `the ${algorithm} checksum of the body does not match the one sent with it; none of its bytes were kept`,
   );
 }

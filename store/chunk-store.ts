@@ -10,6 +10,7 @@ import { DataStore, Upload } from '@tus/utils';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadMetadata, UploadSession, UploadStatus } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
+import { ACTIVE_STATUSES } from '../db/status.js';
 import type { ExpectedChecksum } from './checksum.js';
 import { storeNumberedChunk } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
@@ -310,6 +311,8 @@ export class ChunkStore extends DataStore {
       return end;
     } catch (error) {
       this.hashes.forget(id);
+      // a creation whose bytes were refused gave the client no URL to resume: leave nothing behind
+      if (this.requests.current.creating) await this.cancel(id).catch(() => {});
       throw storageError(error);
     } finally {
       this.lastRecorded.delete(id);
@@ -339,6 +342,10 @@ export class ChunkStore extends DataStore {
     if (session.status === 'cancelled' || session.status === 'expired' || session.status === 'failed') {
       const why = session.error ? `: ${session.error}` : '';
       throw new UploadError('gone', `upload ${id} is ${session.status}${why}`);
+    }
+    // past its TTL it is gone already, even before the sweep marks it expired
+    if (ACTIVE_STATUSES.includes(session.status) && session.expiresAt.getTime() <= Date.now()) {
+      throw new UploadError('gone', `upload ${id} expired: it received nothing for longer than the session TTL`);
     }
     return session;
   }

@@ -18,7 +18,7 @@ export function isValidUploadId(id: string): boolean {
 export function safeFilename(name: string | null | undefined): string {
   const base = (name ?? '').split(/[/\\]/).pop() ?? '';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we strip
-  let cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  let cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
   cleaned = cleaned.replace(/^\.+/, '');
   while (Buffer.byteLength(cleaned, 'utf8') > MAX_FILENAME_BYTES) {
     cleaned = Array.from(cleaned).slice(0, -1).join('');

@@ -9,6 +9,8 @@ export interface UploadRequest {
   /** The authenticated owner (JWT `sub`); required to create an upload. */
   ownerId?: string | undefined;
   checksum?: ExpectedChecksum | undefined;
+  /** Set on a creation (POST): bytes it carries that are refused take the new upload with them. */
+  creating?: boolean;
   /** Set on a POST with `Upload-Concat: partial`. */
   partial?: boolean;
   /** A session row the server has just read for this request and that may be used as is. */

@@ -120,6 +120,9 @@ export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
     if (session.status === 'cancelled' || session.status === 'expired' || session.status === 'failed') {
       throw new UploadError('invalid_state', `upload session ${session.id} is ${session.status} and takes no chunks`);
     }
+    if (session.status !== 'completed' && session.expiresAt.getTime() <= Date.now()) {
+      throw new UploadError('invalid_state', `upload session ${session.id} expired and takes no chunks`);
+    }
     const { chunk_number, sha256 } = parseOrThrow(ChunkQuery, req.query, 'chunk query');
     const header = req.headers['upload-checksum'];
     const checksum =

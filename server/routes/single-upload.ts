@@ -128,7 +128,11 @@ function receiveMultipart(
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
     let started: Promise<Asset> | undefined;
-    const parser = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 4096 } });
+    const parser = busboy({
+      headers: req.headers,
+      defParamCharset: 'utf8',
+      limits: { files: 1, fields: 20, fieldSize: 4096 },
+    });
     parser.on('field', (name, value) => {
       fields[name] = value;
     });

@@ -3,6 +3,7 @@
 // exactly as it was.
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
@@ -78,6 +79,22 @@ describe('auth on the tus endpoint', () => {
       expectUnauthorized(await patchUpload(upload.url, 100, randomBytes(900), { owner: null }));
       expectUnauthorized(await tusRequest('DELETE', upload.url, { owner: null }));
       expect(await snapshotUpload(server, upload.id)).to.deep.equal(upload.before);
+    });
+
+    it('keeps the connection open after a 401 on a request without a body', async () => {
+      const upload = await ownedUpload();
+      for (const method of ['HEAD', 'GET']) {
+        const connection = await new Promise<string | undefined>((resolve, reject) => {
+          const req = http.request(upload.url, { method, headers: { 'Tus-Resumable': '1.0.0' } }, (res) => {
+            expect(res.statusCode, method).to.equal(401);
+            res.resume();
+            resolve(res.headers.connection);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(connection, method).to.not.equal('close');
+      }
     });
   });
 

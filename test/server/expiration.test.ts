@@ -3,6 +3,7 @@
 // client resuming by fingerprint sees it finished.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import { expectError, StorageApi } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { uniqueOwner } from '../helpers/tokens.js';
 import { createUpload, patchUpload, tusRequest } from '../helpers/tus-http.js';
@@ -88,6 +89,18 @@ describe('expiration', () => {
         what: 'the upload to expire',
         intervalMs: 100,
       });
+    });
+
+    it('refuses REST chunks for an upload past its TTL, which stays gone for tus', async () => {
+      const owner = uniqueOwner('expires');
+      const { url, id } = await createUpload(server.tusUrl, { owner, length: 2048 });
+      const expiresAt = (await server.sessions.find(id))?.expiresAt.getTime() ?? 0;
+      await waitFor(() => Date.now() > expiresAt, { what: 'the TTL to pass' });
+      const api = new StorageApi(server.url, owner);
+      const reply = await api.chunkRaw(id, 1, randomBytes(2048));
+      expectError(reply, 400, 'invalid_state');
+      expect((await tusRequest('HEAD', url, { owner })).status).to.equal(410);
+      expect((await server.sessions.find(id))?.expiresAt.getTime()).to.equal(expiresAt);
     });
   });
 });

@@ -121,6 +121,12 @@ describe('single-shot POST /storage/upload', () => {
       expect(asset).to.include({ filename: 'sky.png', asset_type: 'image', content_type: 'image/png' });
     });
 
+    it('keeps a UTF-8 file name as sent, in the asset and in Content-Disposition', async () => {
+      const data = randomBytes(1000);
+      const reply = await api.uploadForm(form([{ file: data, name: 'Grüße 2026.txt', type: 'text/plain' }]));
+      expect(await created(reply, data)).to.include({ filename: 'Grüße 2026.txt' });
+    });
+
     it('applies asset_type sent before the file part', async () => {
       const data = randomBytes(1000);
       const reply = await api.uploadForm(
