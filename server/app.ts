@@ -72,7 +72,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     cors({
       origin: '*',
-      exposedHeaders: [...TUS_HEADERS, ASSET_ID_HEADER, 'X-Request-Id', 'WWW-Authenticate'],
+      exposedHeaders: [...TUS_HEADERS, ASSET_ID_HEADER, 'X-Request-Id', 'WWW-Authenticate', 'Tus-Checksum-Algorithm'],
       allowedHeaders: [
         'Authorization',
         'Content-Type',

@@ -67,7 +67,7 @@ export function createTusServer(options: TusOptions): Server {
     // the lock, and taking it would ask a running PATCH to stop
     locker: (req) => (req.method === 'PATCH' || req.method === 'DELETE' ? options.locker : unlocked),
     allowedHeaders: ['X-Request-Id', 'Upload-Checksum'],
-    exposedHeaders: [ASSET_ID_HEADER, 'Upload-Expires', 'X-Request-Id'],
+    exposedHeaders: [ASSET_ID_HEADER, 'Upload-Expires', 'X-Request-Id', 'Tus-Checksum-Algorithm'],
     async onUploadCreate(req, upload) {
       const owner = principalOf(nodeRequest(req)).sub;
       if (store.requests.current.partial) {

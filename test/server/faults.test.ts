@@ -114,6 +114,10 @@ describe('faults', () => {
       const again = await patchUpload(url, C, await readRange(file, C, size), { owner });
       expect(again.status, again.body).to.equal(507);
       expect(await headOffset(url, owner)).to.equal(C);
+      // a load balancer sees this instance is not ready for more
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).to.equal(503);
+      expect(((await ready.json()) as { message: string }).message).to.match(/almost full/);
 
       await rm(filler);
       const result = await tusUploadFile(server.tusUrl, file, { owner, uploadUrl: url });
