@@ -10,7 +10,9 @@ const CONNECTION_CODES = new Set([
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
-  // PostgreSQL SQLSTATEs: connection exceptions, admin shutdown, cannot connect now
+  // PostgreSQL SQLSTATEs: too many connections (server or role limit), connection exceptions,
+  // admin shutdown, cannot connect now
+  '53300',
   '08000',
   '08001',
   '08003',

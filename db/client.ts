@@ -41,6 +41,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.kind === 'postgres') {
     const client = postgres(options.url, {
       max: options.maxConnections ?? 20,
+      // a burst opens the whole pool; idle connections close again instead of holding server slots
+      idle_timeout: 30,
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema });

@@ -287,9 +287,16 @@ export class SessionRepository {
   }
 }
 
-/** PostgreSQL cannot store U+0000 in text or jsonb, and client metadata may contain it: drop it. */
+/**
+ * PostgreSQL cannot store U+0000 in text or jsonb, and client metadata may contain it: drop it. A lone
+ * UTF-16 surrogate (a JSON body may escape one as \ud800) has no UTF-8 form and jsonb refuses it:
+ * it becomes U+FFFD, as it does in text columns.
+ */
 function storableMetadata(metadata: UploadMetadata): UploadMetadata {
+  const storable = (text: string) => text.replaceAll('\0', '').replace(LONE_SURROGATE, '\ufffd');
   return Object.fromEntries(
-    Object.entries(metadata).map(([key, value]) => [key.replaceAll('\0', ''), value?.replaceAll('\0', '') ?? null]),
+    Object.entries(metadata).map(([key, value]) => [storable(key), value === null ? null : storable(value)]),
   );
 }
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

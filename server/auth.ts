@@ -59,6 +59,8 @@ export function createVerifier(key: VerifyKey, options: VerifyOptions): TokenVer
       if (typeof payload === 'string' || typeof payload.sub !== 'string' || payload.sub.length === 0) {
         throw unauthorized('the token has no subject (sub) claim');
       }
+      // the owner is stored as text, which cannot hold U+0000
+      if (payload.sub.includes('\0')) throw unauthorized('the token subject (sub) contains a NUL character');
       return { sub: payload.sub };
     },
   };

@@ -30,6 +30,8 @@ export interface Config {
   maxUploadSize: number;
   /** How long SIGTERM waits for in-flight requests before closing them. */
   shutdownGraceMs: number;
+  /** A connection that neither sends nor receives a byte for this long is closed. */
+  idleTimeoutMs: number;
   /** Largest upload per asset type, in bytes; the keys are the asset types accepted. */
   assetTypeLimits: Readonly<Record<string, number>>;
   /** Upload creations allowed per owner per rolling hour; 0 turns the limit off. */
@@ -179,6 +181,7 @@ const EnvSchema = z.object({
     .default({ level: 'info', modules: {} }),
   MAX_UPLOAD_SIZE: size('MAX_UPLOAD_SIZE').default(0),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE').default(10_000),
+  IDLE_TIMEOUT: duration('IDLE_TIMEOUT').default(60_000),
   ASSET_TYPE_LIMITS: assetTypeLimits.default({ ...DEFAULT_ASSET_TYPE_LIMITS }),
   UPLOADS_PER_HOUR: count('UPLOADS_PER_HOUR', 100),
   MAX_ACTIVE_SESSIONS: count('MAX_ACTIVE_SESSIONS', 100),
@@ -240,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL.level,
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    idleTimeoutMs: e.IDLE_TIMEOUT,
     assetTypeLimits: e.ASSET_TYPE_LIMITS,
     uploadsPerHour: e.UPLOADS_PER_HOUR,
     maxActiveSessions: e.MAX_ACTIVE_SESSIONS,

@@ -88,6 +88,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
     app,
   );
+  // a client that stops sending mid-body (or never reads its answer) is cut off; what it sent is kept
+  server.setTimeout(config.idleTimeoutMs);
   if (options.listen !== false) {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

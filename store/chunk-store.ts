@@ -127,8 +127,8 @@ export class ChunkStore extends DataStore {
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     // @tus/server reads the upload (getUpload) under the same lock just before writing
-    const loaded = this.requests.current.loaded;
-    const session = loaded?.id === id ? loaded : await this.findLive(id);
+    const { loaded, declaredLength } = this.requests.current;
+    let session = loaded?.id === id ? loaded : await this.findLive(id);
     if (session.status === 'completed') return session.uploadLength ?? offset;
     this.assertReceiving(session);
     if (offset !== session.uploadOffset) {
@@ -137,7 +137,19 @@ export class ChunkStore extends DataStore {
         `Upload-Offset ${offset} does not match the upload's offset ${session.uploadOffset}`,
       );
     }
-    return this.track((stop) => this.writeAt(session, stream, this.requests.current.checksum, stop));
+    // a length this PATCH declares bounds its bytes now and is stored once they are
+    const declaring = declaredLength !== undefined && session.uploadLength === null;
+    if (declaring) {
+      session = {
+        ...session,
+        uploadLength: declaredLength,
+        totalChunks: totalChunks(declaredLength, session.chunkSize),
+      };
+    }
+    const target = session;
+    const end = await this.track((stop) => this.writeAt(target, stream, this.requests.current.checksum, stop));
+    if (declaring) await this.options.sessions.declareLength(id, declaredLength, target.totalChunks ?? 0);
+    return end;
   }
 
   /** Stores chunk n whole (the REST chunk route): any order, several at once. */
@@ -167,6 +179,12 @@ export class ChunkStore extends DataStore {
     }
     if (length < session.uploadOffset) {
       throw new UploadError('validation_error', `Upload-Length ${length} is below the offset ${session.uploadOffset}`);
+    }
+    if (this.requests.active) {
+      // a tus PATCH: stored by write() with the bytes, so a PATCH refused before or while writing
+      // (413, checksum mismatch) leaves the upload as it was
+      this.requests.current.declaredLength = length;
+      return;
     }
     await this.options.sessions.declareLength(id, length, totalChunks(length, session.chunkSize));
     this.requests.current.loaded = undefined;

@@ -30,9 +30,18 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
   if (session.status === 'completed') {
     const existing = await deps.assets.findBySession(sessionId);
     if (existing) return existing;
+    if (session.concat !== 'partial') {
+      throw new UploadError('invalid_state', `upload ${sessionId} is completed; its asset has since been deleted`);
+    }
   }
   if (session.status !== 'initiated' && session.status !== 'uploading' && session.status !== 'completed') {
     throw new UploadError('invalid_state', `upload ${sessionId} is ${session.status} and cannot be completed`);
+  }
+  if (session.concat === 'partial') {
+    throw new UploadError(
+      'invalid_state',
+      `upload ${sessionId} is a part of a concatenated upload; it becomes an asset through its final upload`,
+    );
   }
   const length = session.uploadLength;
   if (length === null) {

@@ -25,7 +25,8 @@ export class PgLocker implements Locker {
   readonly pollMs: number;
 
   constructor(options: PgLockerOptions) {
-    this.sql = postgres(options.url, { max: options.maxConnections ?? 64, onnotice: () => {} });
+    // idle connections close after 30 s; a reserved one (holding a lock) is never idle
+    this.sql = postgres(options.url, { max: options.maxConnections ?? 48, idle_timeout: 30, onnotice: () => {} });
     this.acquireTimeoutMs = options.acquireTimeoutMs ?? 20_000;
     this.pollMs = options.pollMs ?? 100;
   }

@@ -17,6 +17,8 @@ export interface UploadRequest {
   prefetched?: UploadSession | undefined;
   /** The row getUpload read under this request's lock; write() in the same request reuses it. */
   loaded?: UploadSession | undefined;
+  /** Upload-Length this PATCH declares; stored only once its bytes are, so a refused PATCH changes nothing. */
+  declaredLength?: number | undefined;
 }
 
 export class RequestContext {
@@ -24,6 +26,11 @@ export class RequestContext {
 
   run<T>(request: UploadRequest, fn: () => T): T {
     return this.storage.run(request, fn);
+  }
+
+  /** True inside `run`, i.e. while serving a tus request. */
+  get active(): boolean {
+    return this.storage.getStore() !== undefined;
   }
 
   /** This request's context; outside a request, a fresh empty one. */

@@ -12,6 +12,21 @@ export interface SessionOptions {
   chunkSize: number;
 }
 
+/**
+ * Largest metadata of an upload, measured as its tus Upload-Metadata header: every HEAD sends it
+ * back, and clients refuse response headers past 16 KiB in all.
+ */
+export const MAX_METADATA_BYTES = 8 * 1024;
+
+/** Length of `key base64(value)` pairs joined by commas, as tus sends metadata. */
+export function encodedMetadataLength(metadata: UploadMetadata): number {
+  let total = -1;
+  for (const [key, value] of Object.entries(metadata)) {
+    total += 1 + Buffer.byteLength(key) + (value === null ? 0 : 1 + 4 * Math.ceil(Buffer.byteLength(value) / 3));
+  }
+  return Math.max(0, total);
+}
+
 const ASSET_TYPE = /^[a-z0-9_-]{1,32}$/;
 const CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/;
 
@@ -20,6 +35,13 @@ const CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/;
  * `content_type` or `type`), `asset_type` and `chunk_size` (clamped to [5, 20] MiB).
  */
 export function sessionOptionsFrom(metadata: UploadMetadata, defaultChunkSize: number): SessionOptions {
+  const size = encodedMetadataLength(metadata);
+  if (size > MAX_METADATA_BYTES) {
+    throw new UploadError(
+      'validation_error',
+      `metadata takes ${size} bytes as tus Upload-Metadata; at most ${MAX_METADATA_BYTES} are accepted`,
+    );
+  }
   const filename = safeFilename(metadata.filename ?? metadata.name ?? null);
   const rawType = metadata.filetype ?? metadata.content_type ?? metadata.type ?? null;
   const contentType = rawType && CONTENT_TYPE.test(rawType) ? rawType.slice(0, 255) : null;

@@ -58,6 +58,15 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
           ? new UploadError('payload_too_large', `over the ${limit} byte limit for asset_type ${incoming.assetType}`)
           : tooLarge(),
       );
+      // a body cut short (the client went away, or the form ends inside its file) fails the write
+      // instead of leaving it waiting for bytes that never come
+      const cut = () => {
+        if (!stream.readableEnded) limiter.destroy(new UploadError('validation_error', 'the body ended early'));
+      };
+      if (stream.destroyed) cut();
+      else stream.once('close', cut);
+      // the write sees the error when it reads; it must not also count as an unhandled one
+      limiter.on('error', () => {});
       const received = await store.write(stream.pipe(limiter), id, 0);
       if (incoming.length === undefined) {
         await store.declareUploadLength(id, received);
@@ -128,15 +137,24 @@ function receiveMultipart(
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
     let started: Promise<Asset> | undefined;
-    const parser = busboy({
-      headers: req.headers,
-      defParamCharset: 'utf8',
-      limits: { files: 1, fields: 20, fieldSize: 4096 },
-    });
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { files: 1, fields: 20, fieldSize: 4096 },
+      });
+    } catch (error) {
+      // e.g. no boundary in the Content-Type
+      reject(new UploadError('validation_error', `malformed form data: ${(error as Error).message}`));
+      return;
+    }
     parser.on('field', (name, value) => {
       fields[name] = value;
     });
     parser.on('file', (name, file, info) => {
+      // a form that ends inside a file part fails its stream; the parser reports that error below
+      file.on('error', () => {});
       if (name !== 'file' || started) {
         file.resume();
         return;
