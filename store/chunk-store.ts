@@ -11,6 +11,7 @@ import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadMetadata, UploadSession, UploadStatus } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { ACTIVE_STATUSES } from '../db/status.js';
+import { BlockPool } from './block-pool.js';
 import type { ExpectedChecksum } from './checksum.js';
 import { storeNumberedChunk } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
@@ -36,13 +37,18 @@ export const CHUNK_STORE_EXTENSIONS = [
   'concatenation',
 ] as const;
 
+const DEFAULT_WRITE_BLOCK = 256 * 1024;
+// Free write blocks kept for reuse: enough for a few dozen uploads at full speed; beyond that
+// blocks are made as needed and collected afterwards.
+const KEPT_BLOCK_BYTES = 32 * 1024 * 1024;
+
 export interface ChunkStoreOptions {
   layout: StorageLayout;
   sessions: SessionRepository;
   assets: AssetRepository;
   defaultChunkSize: number;
   sessionTtlMs: number;
-  /** Bytes gathered before each positional write (default 1 MiB). */
+  /** Bytes gathered before each positional write (default 256 KiB). */
   writeBufferSize?: number;
 }
 
@@ -62,13 +68,15 @@ export class ChunkStore extends DataStore {
   readonly events = new UploadEvents();
   private readonly files: UploadFiles;
   private readonly writeBufferSize: number;
+  private readonly blocks: BlockPool;
   private readonly writing = new Map<Promise<unknown>, AbortController>();
   /** Offset each write in progress last recorded, to report bytes per progress event. */
   private readonly lastRecorded = new Map<string, number>();
 
   constructor(private readonly options: ChunkStoreOptions) {
     super();
-    this.writeBufferSize = options.writeBufferSize ?? 1024 * 1024;
+    this.writeBufferSize = options.writeBufferSize ?? DEFAULT_WRITE_BLOCK;
+    this.blocks = new BlockPool(this.writeBufferSize, Math.max(1, Math.floor(KEPT_BLOCK_BYTES / this.writeBufferSize)));
     this.files = new UploadFiles(options.layout, this.hashes);
   }
 
@@ -319,7 +327,7 @@ export class ChunkStore extends DataStore {
         length: session.uploadLength ?? undefined,
         start: session.uploadOffset,
         hasher,
-        bufferSize: this.writeBufferSize,
+        blocks: this.blocks,
         recorded: session.chunks,
         record: (at, chunks) => this.recordProgress(session, at, chunks),
         checksum,

@@ -1,12 +1,13 @@
-// Streams a request body into an upload's data file at a given offset. Bytes are gathered into a
-// bounded buffer, written positionally, then hashed on the hashing thread while the next block
-// arrives; at each chunk boundary the file is fdatasync'ed and only then is the chunk recorded with
-// its sha256. The sync of chunk n overlaps with receiving chunk n+1. Memory per upload stays at a
-// few write buffers. With an expected
-// checksum (tus checksum extension) nothing is recorded until the whole body has been verified.
+// Streams a request body into an upload's data file at a given offset. Bytes are copied into
+// pooled blocks; each full block is written positionally and, at the same time, hashed on the
+// hashing thread from the same memory, then goes back to the pool. At each chunk boundary the file
+// is fdatasync'ed and only then is the chunk recorded with its sha256; the sync of chunk n overlaps
+// with receiving chunk n+1. Memory per upload stays at a few blocks. With an expected checksum
+// (tus checksum extension) nothing is recorded until the whole body has been verified.
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ChunkDigests } from '../db/schema.js';
+import type { BlockPool } from './block-pool.js';
 import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
 import { UploadError } from './errors.js';
 import type { UploadHasher } from './hash-state.js';
@@ -20,7 +21,8 @@ export interface ChunkWrite {
   start: number;
   /** The upload's running hashes, exactly at `start`. */
   hasher: UploadHasher;
-  bufferSize: number;
+  /** Where the write blocks come from (and go back to). */
+  blocks: BlockPool;
   /** Chunks already recorded for this upload (to avoid recording one twice). */
   recorded: Readonly<ChunkDigests>;
   /** Persists progress; called only once the bytes up to `offset` are durable. */
@@ -34,11 +36,15 @@ export interface ChunkWrite {
 /** A completed chunk and its digest, still being computed on the hashing thread. */
 type PendingChunk = [number, Promise<string>];
 
+// Blocks written and hashed but not yet back in the pool, per upload: bounds its memory and makes
+// a fast client wait for the disk rather than queue bytes in the process.
+const MAX_BLOCKS_IN_FLIGHT = 2;
+
 export async function writeChunks(source: Readable, w: ChunkWrite): Promise<number> {
-  const { file, chunkSize, length, hasher } = w;
+  const { file, chunkSize, length, hasher, blocks } = w;
   let position = w.start;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  let block: Buffer | undefined;
+  let filled = 0;
   let writePosition = w.start;
   let lastWrite: Promise<unknown> = Promise.resolve();
   let durable: Promise<void> = Promise.resolve();
@@ -47,27 +53,29 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
   const completed = new Set<number>();
   const checksummer = w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
   const deferred: PendingChunk[] = [];
-  // hash acknowledgements not yet awaited: bounds the blocks held for the hashing thread
-  const hashing: Promise<unknown>[] = [];
+  // settle when their block is back in the pool
+  const inFlight: Promise<unknown>[] = [];
 
   const flush = async () => {
-    await lastWrite;
-    if (pendingBytes === 0) return;
-    // one block we own: written, then handed to the hashing thread (which takes it over)
-    const block = Buffer.concat(pending, pendingBytes);
+    if (!block || filled === 0) return;
+    const full = block;
+    const bytes = full.subarray(0, filled);
     const at = writePosition;
-    writePosition += pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    lastWrite = writeAllAt(file, [block], at).then(() => {
-      const ack = hasher.update(block);
-      ack.catch(() => {});
-      hashing.push(ack);
-    });
+    writePosition += filled;
+    block = undefined;
+    filled = 0;
+    // writes stay in order, so `lastWrite` covers every byte handed over so far; the hashing
+    // thread reads the same block meanwhile (updates of one upload are applied in order)
+    lastWrite = lastWrite.then(() => writeAllAt(file, [bytes], at));
     // awaited later (next flush, the sync, or the catch below); until then a failure such as
     // ENOSPC must not count as an unhandled rejection, which would end the process
     lastWrite.catch(() => {});
-    while (hashing.length > 2) await hashing.shift();
+    const hashed = hasher.update(bytes);
+    const handedOver = Promise.all([lastWrite, hashed]);
+    handedOver.catch(() => {});
+    void Promise.allSettled([lastWrite, hashed]).then(() => blocks.give(full));
+    inFlight.push(handedOver);
+    while (inFlight.length > MAX_BLOCKS_IN_FLIGHT) await inFlight.shift();
   };
 
   const makeDurable = async (offset: number, chunks: readonly PendingChunk[]) => {
@@ -91,8 +99,8 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
     const number = Math.ceil(position / chunkSize);
     completed.add(number);
     await flush();
-    // asked for once the chunk's last block has gone to the hashing thread, so it covers it
-    const digest = lastWrite.then(() => hasher.chunkDigest());
+    // asked for after the chunk's last block was handed to the hashing thread, so it covers it
+    const digest = hasher.chunkDigest();
     digest.catch(() => {});
     const chunks: PendingChunk[] = String(number) in w.recorded ? [] : [[number, digest]];
     if (checksummer) deferred.push(...chunks);
@@ -111,15 +119,16 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
         const boundary = (Math.floor(position / chunkSize) + 1) * chunkSize;
         const limit = length === undefined ? boundary : Math.min(boundary, length);
         if (limit <= position) throw new Error(`write past the upload length ${length}`);
-        const piece = rest.length <= limit - position ? rest : rest.subarray(0, limit - position);
-        rest = rest.subarray(piece.length);
-        pending.push(piece);
-        pendingBytes += piece.length;
-        position += piece.length;
+        block ??= blocks.take();
+        const count = Math.min(rest.length, limit - position, block.length - filled);
+        rest.copy(block, filled, 0, count);
+        rest = rest.subarray(count);
+        filled += count;
+        position += count;
         // the chunk that ends the upload is recorded only once the body has ended: a body that
         // runs on past the length is refused whole and must not leave the upload looking complete
         if (position === limit && limit !== length) await completeChunk();
-        else if (pendingBytes >= w.bufferSize) await flush();
+        else if (filled === block.length) await flush();
       }
       if (w.stop?.aborted) {
         stopped = true;
@@ -157,12 +166,15 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
       await makeDurable(position, []);
     }
     await durable;
-    await Promise.all(hashing);
+    await Promise.all(inFlight);
     return durableOffset;
   } catch (error) {
     // Leave the file and row consistent: whatever was recorded stays, the rest is dropped.
     await lastWrite.catch(() => {});
     await durable.catch(() => {});
+    await Promise.allSettled(inFlight);
+    // a block still being filled was never handed over: it can go straight back
+    if (block) blocks.give(block);
     throw error;
   }
 }

@@ -133,15 +133,17 @@ export class UploadHasher {
     readonly hasFile: boolean,
   ) {}
 
-  /** Hashes `block` (the next bytes of the upload). The block is handed over: do not use it after. */
+  /**
+   * Hashes `block` (the next bytes of the upload) on the hashing thread. A block in shared memory
+   * is read there in place: leave its bytes alone until the returned promise settles. Any other
+   * block is moved to the thread and unusable here afterwards.
+   */
   update(block: Buffer): Promise<unknown> {
     this.offset += block.length;
-    const owned = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength;
     const data = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
-    return this.states.call(
-      { op: 'update', key: this.id, data },
-      owned && block.buffer instanceof ArrayBuffer ? [block.buffer] : [],
-    );
+    const movable =
+      block.buffer instanceof ArrayBuffer && block.byteOffset === 0 && block.byteLength === block.buffer.byteLength;
+    return this.states.call({ op: 'update', key: this.id, data }, movable ? [block.buffer] : []);
   }
 
   /** sha256 of the chunk completed by the bytes so far; the next bytes start a new chunk. */
