@@ -22,6 +22,12 @@ export type DatabaseOptions =
 export interface Database {
   readonly kind: DatabaseOptions['kind'];
   readonly db: Db;
+  /**
+   * The same database, for rows a crash may lose: commits do not wait for the WAL to reach the
+   * disk (synchronous_commit off), so under heavy upload I/O they do not queue behind the data
+   * syncs. Only the upload event log uses it; sessions, assets and webhooks use `db`.
+   */
+  readonly relaxed: Db;
   /** Applies the committed migrations in db/migrations; safe to call on every start. */
   migrate(): Promise<void>;
   /** Cheap round trip, for readiness checks. */
@@ -46,9 +52,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       onnotice: () => {},
     });
     const db = drizzlePostgres(client, { schema });
+    const relaxedClient = postgres(options.url, {
+      max: 4,
+      idle_timeout: 30,
+      connection: { synchronous_commit: 'off' },
+      onnotice: () => {},
+    });
     return {
       kind: 'postgres',
       db,
+      relaxed: drizzlePostgres(relaxedClient, { schema }),
       migrate: () => migratePostgres(db, { migrationsFolder }),
       ping: async () => {
         await db.execute(sql`select 1`);
@@ -67,7 +80,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           connection.release();
         }
       },
-      close: () => client.end({ timeout: 5 }),
+      close: async () => {
+        await Promise.all([client.end({ timeout: 5 }), relaxedClient.end({ timeout: 5 })]);
+      },
     };
   }
   await mkdir(options.dataDir, { recursive: true });
@@ -77,6 +92,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     kind: 'pglite',
     db,
+    // one embedded process: nothing waits on another connection's syncs
+    relaxed: db,
     migrate: () => migratePglite(db, { migrationsFolder }),
     ping: async () => {
       await db.execute(sql`select 1`);

@@ -24,8 +24,9 @@ import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
 import { uploadEventRoutes } from './routes/upload-events.js';
 import { loadOrCreateDevSecret, mintToken } from './tokens.js';
-import { ASSET_ID_HEADER, createTusServer } from './tus.js';
+import { ASSET_ID_HEADER, createTusServer, finishUpload } from './tus.js';
 import { concatenationRoute } from './tus-concat.js';
+import { tusPatchHandler } from './tus-patch.js';
 import { methodOverride, requireUploadOwner, tusProtocolChecks, tusRequestContext } from './tus-protocol.js';
 import { UploadPolicy } from './upload-policy.js';
 
@@ -103,6 +104,12 @@ export function createApp(deps: AppDeps): Express {
     locker: deps.locker,
     log: moduleLogger(log, 'tus'),
   });
+  const patch = tusPatchHandler({
+    store: deps.store,
+    policy,
+    locker: deps.locker,
+    onFinish: (id) => finishUpload(deps.store, id),
+  });
   const authenticate = requireAuth(deps.verifier);
   app.use(
     config.tusPath,
@@ -116,7 +123,8 @@ export function createApp(deps: AppDeps): Express {
       const request = tusRequestContext(req, res);
       // express strips the mount path; @tus/server wants the URL the client used
       req.url = req.originalUrl;
-      deps.store.requests.run(request, () => tus.handle(req, res)).catch(next);
+      const handle = req.method === 'PATCH' ? () => patch(req, res) : () => tus.handle(req, res);
+      deps.store.requests.run(request, handle).catch(next);
     },
   );
   app.use(

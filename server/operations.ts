@@ -50,7 +50,8 @@ export interface Operations {
 export async function startOperations(deps: OperationsDeps): Promise<Operations> {
   const { config, database, store, log } = deps;
   const eventsLog = moduleLogger(log, 'events');
-  const events = new UploadEventRepository(database.db);
+  // the event log is derived from the sessions: it may lose its last rows in a crash
+  const events = new UploadEventRepository(database.relaxed);
   const outbox = new WebhookOutboxRepository(database.db);
   // LISTEN/NOTIFY needs a URL to open its own connection; without one the bus is in process
   const serve = deps.serve !== false;

@@ -34,6 +34,12 @@ function nodeRequest(req: WebRequest): IncomingMessage {
   return node;
 }
 
+/** Finalises a fully received upload; the response headers that tell the client its asset. */
+export async function finishUpload(store: ChunkStore, id: string): Promise<Record<string, string>> {
+  const asset = await store.finish(id);
+  return asset ? { [ASSET_ID_HEADER]: asset.id } : {};
+}
+
 /** A stable name for @tus/server's own errors, for metrics. */
 function tusErrorType(error: Error | { status_code: number; body: string }): string {
   const status = 'status_code' in error ? error.status_code : 500;
@@ -81,9 +87,7 @@ export function createTusServer(options: TusOptions): Server {
       return {};
     },
     async onUploadFinish(_req, upload) {
-      const asset = await store.finish(upload.id);
-      if (!asset) return {};
-      return { headers: { [ASSET_ID_HEADER]: asset.id } };
+      return { headers: await finishUpload(store, upload.id) };
     },
     onResponseError(req, error) {
       const known = toUploadError(error);

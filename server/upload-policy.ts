@@ -53,25 +53,27 @@ export class UploadPolicy {
     else this.assertSize(assetType, size);
 
     const { maxActiveSessions, uploadsPerHour } = this.config;
-    if (maxActiveSessions > 0 && (await this.sessions.countActive(ownerId)) >= maxActiveSessions) {
+    const now = Date.now();
+    // both counts at once: under load each query waits its turn for a pooled connection
+    const [active, recent] = await Promise.all([
+      maxActiveSessions > 0 ? this.sessions.countActive(ownerId) : 0,
+      uploadsPerHour > 0 ? this.sessions.creationsSince(ownerId, new Date(now - HOUR_MS), uploadsPerHour) : [],
+    ]);
+    if (maxActiveSessions > 0 && active >= maxActiveSessions) {
       throw new UploadError(
         'rate_limited',
         `you have ${maxActiveSessions} unfinished uploads, the most allowed; finish or cancel some first`,
         { 'Retry-After': '60' },
       );
     }
-    if (uploadsPerHour > 0) {
-      const now = Date.now();
-      const recent = await this.sessions.creationsSince(ownerId, new Date(now - HOUR_MS), uploadsPerHour);
-      const oldestCounted = recent[uploadsPerHour - 1];
-      if (oldestCounted) {
-        const retryAfter = Math.max(1, Math.ceil((oldestCounted.getTime() + HOUR_MS - now) / 1000));
-        throw new UploadError(
-          'rate_limited',
-          `at most ${uploadsPerHour} uploads may be started per hour; try again in ${retryAfter} s`,
-          { 'Retry-After': String(retryAfter) },
-        );
-      }
+    const oldestCounted = uploadsPerHour > 0 ? recent[uploadsPerHour - 1] : undefined;
+    if (oldestCounted) {
+      const retryAfter = Math.max(1, Math.ceil((oldestCounted.getTime() + HOUR_MS - now) / 1000));
+      throw new UploadError(
+        'rate_limited',
+        `at most ${uploadsPerHour} uploads may be started per hour; try again in ${retryAfter} s`,
+        { 'Retry-After': String(retryAfter) },
+      );
     }
   }
 }

@@ -40,7 +40,7 @@ export const CHUNK_STORE_EXTENSIONS = [
 const DEFAULT_WRITE_BLOCK = 256 * 1024;
 // Free write blocks kept for reuse: enough for a few dozen uploads at full speed; beyond that
 // blocks are made as needed and collected afterwards.
-const KEPT_BLOCK_BYTES = 32 * 1024 * 1024;
+const KEPT_BLOCK_BYTES = 16 * 1024 * 1024;
 
 export interface ChunkStoreOptions {
   layout: StorageLayout;
@@ -133,7 +133,7 @@ export class ChunkStore extends DataStore {
     return this.toUpload(session);
   }
 
-  override async write(stream: Readable, id: string, offset: number): Promise<number> {
+  override async write(stream: Readable | AsyncIterable<Buffer>, id: string, offset: number): Promise<number> {
     // @tus/server reads the upload (getUpload) under the same lock just before writing
     const { loaded, declaredLength } = this.requests.current;
     let session = loaded?.id === id ? loaded : await this.findLive(id);
@@ -313,7 +313,7 @@ export class ChunkStore extends DataStore {
 
   private async writeAt(
     session: UploadSession,
-    stream: Readable,
+    stream: Readable | AsyncIterable<Buffer>,
     checksum: ExpectedChecksum | undefined,
     stop: AbortSignal,
   ): Promise<number> {

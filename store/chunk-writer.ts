@@ -40,7 +40,7 @@ type PendingChunk = [number, Promise<string>];
 // a fast client wait for the disk rather than queue bytes in the process.
 const MAX_BLOCKS_IN_FLIGHT = 2;
 
-export async function writeChunks(source: Readable, w: ChunkWrite): Promise<number> {
+export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: ChunkWrite): Promise<number> {
   const { file, chunkSize, length, hasher, blocks } = w;
   let position = w.start;
   let block: Buffer | undefined;
@@ -109,7 +109,7 @@ export async function writeChunks(source: Readable, w: ChunkWrite): Promise<numb
 
   // The caller's stream pipeline owns the source: leaving the loop early must not destroy it, or
   // the pipeline fails with an AbortError before the progress is committed or the real error seen.
-  const body = typeof source.iterator === 'function' ? source.iterator({ destroyOnReturn: false }) : source;
+  const body = 'iterator' in source ? source.iterator({ destroyOnReturn: false }) : source;
   let stopped = false;
   try {
     for await (const data of body as AsyncIterable<Buffer>) {
