@@ -18,21 +18,20 @@ export class UploadEventRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Inserts one event and, in the same statement, notifies listeners (PostgreSQL sends the
-   * notification on commit, so a listener that looks finds the row). Returns the event id.
+   * Inserts events in one statement, in the order given (their ids follow it), and notifies
+   * listeners once per session (PostgreSQL sends the notifications on commit, so a listener that
+   * looks finds the rows).
    */
-  async append(event: NewUploadEvent): Promise<number> {
-    const result: unknown = await this.db.execute(sql`
+  async appendMany(events: readonly NewUploadEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map((e) => sql`(${e.sessionId}, ${e.ownerId}, ${e.type}, ${JSON.stringify(e.payload)}::jsonb)`);
+    await this.db.execute(sql`
       with inserted as (
         insert into ${uploadEvents} (session_id, owner_id, type, payload)
-        values (${event.sessionId}, ${event.ownerId}, ${event.type}, ${JSON.stringify(event.payload)}::jsonb)
-        returning id, session_id
+        values ${sql.join(rows, sql`, `)}
+        returning session_id
       )
-      select id, pg_notify(${UPLOAD_EVENTS_CHANNEL}, session_id) from inserted`);
-    const rows = Array.isArray(result) ? result : (result as { rows?: unknown[] }).rows;
-    const id = Number((rows?.[0] as { id?: unknown } | undefined)?.id);
-    if (!Number.isSafeInteger(id)) throw new Error('insert into upload_events returned no id');
-    return id;
+      select pg_notify(${UPLOAD_EVENTS_CHANNEL}, session_id) from (select distinct session_id from inserted) s`);
   }
 
   /** Events of one session after `afterId`, oldest first. */

@@ -110,6 +110,10 @@ export class HashStates {
   }
 }
 
+// The thread holds hash states and short-lived messages (the bytes live in shared blocks): a small
+// young generation is plenty, and V8 would otherwise grow it to tens of MB under a high message rate.
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 /**
  * The worker runs compiled alongside this module, or from source like the rest of the server; Node
  * 20 does not apply `--import tsx` inside worker threads, so a TypeScript worker registers it itself.
@@ -117,7 +121,7 @@ export class HashStates {
 function spawnHashWorker(): Worker {
   const self = fileURLToPath(import.meta.url);
   const entry = path.join(path.dirname(self), `hash-worker${path.extname(self)}`);
-  if (path.extname(self) !== '.ts') return new Worker(entry);
+  if (path.extname(self) !== '.ts') return new Worker(entry, { resourceLimits: WORKER_LIMITS });
   const url = JSON.stringify(pathToFileURL(entry).href);
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); });`, {
     eval: true,

@@ -1,7 +1,7 @@
 // Writes what happens to uploads into upload_events, one row per store event (progress is
-// reported per chunk boundary and at the end of each PATCH, never per byte), and announces each
-// row to progress subscribers. Rows of one upload are written one after another, so their ids
-// follow the order of the events and a subscriber resuming after id n misses nothing.
+// reported per chunk boundary and at the end of each PATCH, never per byte), and announces the
+// rows to progress subscribers. Rows are written in the order the events happened, so their ids
+// follow it and a subscriber resuming after id n misses nothing.
 import type { UploadSession } from '../../db/schema.js';
 import type { NewUploadEvent, UploadEventRepository } from '../../db/upload-event-repository.js';
 import type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEvents } from '../../store/events.js';
@@ -79,8 +79,17 @@ export function completedEvent(e: FinalizedEvent): NewUploadEvent {
   };
 }
 
+// Events written per statement at most; more wait for the next one.
+const BATCH_LIMIT = 500;
+
+/**
+ * Records store events in upload_events. Events queue in the order they happen and are written
+ * by one writer, all that have queued since its last statement in one multi-row insert: under load
+ * that is one statement (and one commit) for many uploads' events, not one each.
+ */
 export class EventRecorder {
-  private readonly tails = new Map<string, Promise<void>>();
+  private queue: NewUploadEvent[] = [];
+  private writing: Promise<void> | undefined;
   private readonly detach: () => void;
 
   constructor(
@@ -109,28 +118,36 @@ export class EventRecorder {
   }
 
   private record(event: NewUploadEvent): void {
-    const { sessionId } = event;
-    const previous = this.tails.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(async () => {
+    this.queue.push(event);
+    this.writing ??= this.drain().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, BATCH_LIMIT);
+      this.queue = this.queue.slice(batch.length);
       try {
-        await this.repository.append(event);
-        this.bus.published(sessionId);
-      } catch (error) {
-        this.log.warn(
-          { err: error, upload_id: sessionId, owner: event.ownerId, type: event.type },
-          'upload event not recorded',
-        );
+        await this.repository.appendMany(batch);
+      } catch {
+        // one bad row must not cost the others: write them one by one
+        for (const event of batch) {
+          await this.repository.appendMany([event]).catch((error: unknown) => {
+            this.log.warn(
+              { err: error, upload_id: event.sessionId, owner: event.ownerId, type: event.type },
+              'upload event not recorded',
+            );
+          });
+        }
       }
-    });
-    this.tails.set(sessionId, next);
-    void next.then(() => {
-      if (this.tails.get(sessionId) === next) this.tails.delete(sessionId);
-    });
+      for (const sessionId of new Set(batch.map((e) => e.sessionId))) this.bus.published(sessionId);
+    }
   }
 
   /** Stops listening and waits for the rows still being written. */
   async close(): Promise<void> {
     this.detach();
-    await Promise.all([...this.tails.values()]);
+    await this.writing;
   }
 }
