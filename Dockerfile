@@ -1,4 +1,4 @@
-# Image of the upload server: `npm start` as the unprivileged `node` user, data in the /data volume.
+# Image of the upload server: the compiled server as the unprivileged `node` user, data in the /data volume.
 # UNTESTED: this image has never been built or run, because the machine the project is developed
 # and tested on has no container runtime. Treat it as a starting point and check it before use.
 #
@@ -24,4 +24,5 @@ EXPOSE 1080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||1080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "server/main.ts"]
+# the compiled bundle from dist/ (built by npm ci), as `npm start` runs it
+CMD ["node", "dist/main.js"]

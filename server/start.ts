@@ -15,6 +15,7 @@ import { createVerifier } from './auth.js';
 import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
 import type { Config } from './config.js';
 import type { UploadHooks } from './hooks.js';
+import { releaseMemoryWhenIdle } from './idle-memory.js';
 import { moduleLogger } from './log-levels.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -111,11 +112,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     prune: () => operations.prune(),
   };
   const cleanup = scheduleCleanup(config.cleanupCron, cleanupDeps);
+  // a server of its own gives memory back when idle; embedded in another app, the host decides
+  const stopReleasing = options.listen === false ? undefined : releaseMemoryWhenIdle(store, log);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await cleanup.stop();
+      stopReleasing?.();
       operations.endStreams();
       await stopHttp(server, store, config.shutdownGraceMs);
       await operations.close();

@@ -29,6 +29,11 @@ export class BlockPool {
     if (this.free.length < this.maxKept && block.length === this.blockSize) this.free.push(block);
   }
 
+  /** Drops every free block (they are collected like any other buffer). */
+  clear(): void {
+    this.free.length = 0;
+  }
+
   /** Bytes held by free blocks (for metrics and tests). */
   get keptBytes(): number {
     return this.free.length * this.blockSize;

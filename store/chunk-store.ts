@@ -69,6 +69,7 @@ export class ChunkStore extends DataStore {
   private readonly files: UploadFiles;
   private readonly writeBufferSize: number;
   private readonly blocks: BlockPool;
+  private started = 0;
   private readonly writing = new Map<Promise<unknown>, AbortController>();
   /** Offset each write in progress last recorded, to report bytes per progress event. */
   private readonly lastRecorded = new Map<string, number>();
@@ -297,6 +298,25 @@ export class ChunkStore extends DataStore {
     return asset;
   }
 
+  /** Writes begun since start (tus PATCH, REST chunks, concatenation). */
+  get writesStarted(): number {
+    return this.started;
+  }
+
+  get writesInProgress(): number {
+    return this.writing.size;
+  }
+
+  /** Bytes of write blocks kept for reuse. */
+  get keptBufferBytes(): number {
+    return this.blocks.keptBytes;
+  }
+
+  /** Lets go of the write blocks kept for reuse (when idle). */
+  releaseBuffers(): void {
+    this.blocks.clear();
+  }
+
   /** Asks every write in progress to stop at the next block and commit what it has. */
   stopWriting(): void {
     for (const controller of this.writing.values()) controller.abort();
@@ -348,6 +368,7 @@ export class ChunkStore extends DataStore {
 
   private track<T>(work: (stop: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
+    this.started++;
     const promise = work(controller.signal);
     this.writing.set(promise, controller);
     promise.then(
