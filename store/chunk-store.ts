@@ -263,14 +263,14 @@ export class ChunkStore extends DataStore {
   }
 
   /** Verifies, moves and records a fully received upload as an asset; idempotent. */
-  finalize(id: string): Promise<Asset> {
-    return finalizeUpload({ ...this.options, hashes: this.hashes, events: this.events }, id);
+  finalize(id: string, loaded?: UploadSession): Promise<Asset> {
+    return finalizeUpload({ ...this.options, hashes: this.hashes, events: this.events }, id, loaded);
   }
 
   /** What the tus finish hook calls: partial uploads wait for their final upload instead. */
   async finish(id: string): Promise<Asset | undefined> {
     const session = await this.findLive(id);
-    return session.concat === 'partial' ? undefined : this.finalize(id);
+    return session.concat === 'partial' ? undefined : this.finalize(id, session);
   }
 
   /**

@@ -22,10 +22,11 @@ export interface FinalizeDeps {
   events: UploadEvents;
 }
 
-export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Promise<Asset> {
+/** `loaded`: the session row as just read by the caller, saving a read. */
+export async function finalizeUpload(deps: FinalizeDeps, sessionId: string, loaded?: UploadSession): Promise<Asset> {
   const { layout, sessions, hashes } = deps;
   const started = performance.now();
-  const session = await sessions.find(sessionId);
+  const session = loaded?.id === sessionId ? loaded : await sessions.find(sessionId);
   if (!session) throw new UploadError('not_found', `upload ${sessionId} not found`);
   if (session.status === 'completed') {
     const existing = await deps.assets.findBySession(sessionId);
@@ -83,9 +84,12 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string): Pro
       // a concurrent attempt may have moved it a moment ago
       if (!isNotFound(error) || !(await exists(target))) throw error;
     }
-    await syncDirectory(path.dirname(target));
-    await syncDirectory(path.dirname(path.dirname(target)));
-    await syncDirectory(layout.uploadsDir);
+    // all three at once: the file system commits them together rather than one after another
+    await Promise.all([
+      syncDirectory(path.dirname(target)),
+      syncDirectory(path.dirname(path.dirname(target))),
+      syncDirectory(layout.uploadsDir),
+    ]);
   }
 
   const asset = await sessions.complete(sessionId, {
