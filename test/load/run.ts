@@ -405,13 +405,18 @@ async function scenarioUploads(plan: Plan, server: Server, secret: string, dataD
   const baselineKinds = await descriptorKinds(server.pid);
   const baselineHeap = await heapOf(server.url);
   // what must come back after every round: descriptors to the idle baseline, the V8 heap and the
-  // memory outside it (Buffers) near it; the RSS keeps what the C allocator holds on to, so it must
-  // only not climb from round to round
+  // memory outside it (Buffers) near it, and on jemalloc (--server-env LD_PRELOAD=...) the RSS
+  // too; glibc's allocator keeps what it was given back, so there the RSS must only not climb from
+  // round to round
+  const allocator = (await readFile(`/proc/${server.pid}/maps`, 'utf8')).includes('libjemalloc')
+    ? 'jemalloc'
+    : 'system (glibc)';
   const fdTolerance = 5;
   // the server releases its kept blocks and runs a full collection once idle: both come back
   const heapTolerance = 16 * MiB;
   const externalTolerance = 16 * MiB;
   const rssGrowthTolerance = 32 * MiB;
+  const rssTolerance = 32 * MiB;
 
   const rounds: {
     peak: ProcessFigures;
@@ -489,6 +494,11 @@ async function scenarioUploads(plan: Plan, server: Server, secret: string, dataD
         `round ${round}: external memory ${mib(heap.external)} MiB > baseline ${mib(baselineHeap.external)} + ${mib(externalTolerance)}`,
       );
     }
+    if (allocator === 'jemalloc' && after.rss > baseline.rss + rssTolerance) {
+      report.failures.push(
+        `round ${round}: RSS ${mib(after.rss)} MiB > the idle baseline ${mib(baseline.rss)} + ${mib(rssTolerance)}`,
+      );
+    }
     const firstPeak = rounds[0]?.peak.rss ?? 0;
     if (after.rss > firstPeak + rssGrowthTolerance) {
       report.failures.push(
@@ -508,6 +518,7 @@ async function scenarioUploads(plan: Plan, server: Server, secret: string, dataD
     [`${label}: aggregate throughput per round`, `${list((r) => r.mibps.toFixed(1))} MiB/s`],
     [`${label}: assets differing from their source`, `${differ} of ${uploadCount}`],
     [`${label}: 5xx responses`, String(errors)],
+    [`${label}: server memory allocator`, allocator],
     [`${label}: server RSS idle baseline`, `${mib(baseline.rss)} MiB`],
     [`${label}: server RSS peak per round`, `${list((r) => mib(r.peak.rss))} MiB`],
     [`${label}: server RSS after each round`, `${list((r) => mib(r.after.rss))} MiB`],
