@@ -99,7 +99,6 @@ export function createApp(deps: AppDeps): Express {
   const tus = createTusServer({
     path: config.tusPath,
     store: deps.store,
-    sessions: deps.sessions,
     policy,
     locker: deps.locker,
     log: moduleLogger(log, 'tus'),

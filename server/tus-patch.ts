@@ -11,6 +11,7 @@ import type { ChunkStore } from '../store/chunk-store.js';
 import { UploadError } from '../store/errors.js';
 import { isValidUploadId } from '../store/layout.js';
 import { requestBody } from './request-body.js';
+import { uploadIdOf } from './tus-protocol.js';
 import type { UploadPolicy } from './upload-policy.js';
 
 export interface TusPatchOptions {
@@ -28,7 +29,7 @@ const LOCK_DRAIN_MS = 3000;
 export function tusPatchHandler(options: TusPatchOptions) {
   const { store, policy, locker } = options;
   return async (req: Request, res: Response): Promise<void> => {
-    const id = req.path.split('/').filter(Boolean).pop();
+    const id = uploadIdOf(req);
     if (!id || !isValidUploadId(id)) throw new UploadError('not_found', `upload ${id ?? ''} not found`);
     // tusProtocolChecks has made sure it is there and a whole number
     const offset = Number(req.headers['upload-offset']);

@@ -105,10 +105,15 @@ export function tusRequestContext(req: Request, res: Response): UploadRequest {
   return { ownerId: req.principal?.sub, checksum, partial, prefetched, creating: req.method === 'POST' };
 }
 
+/** The upload id named by the last segment of the URL path, if any. */
+export function uploadIdOf(req: Request): string | undefined {
+  return req.path.split('/').filter(Boolean).pop();
+}
+
 /** 403 when the caller is not the owner of the upload named in the URL. Unknown ids pass on (404). */
 export function requireUploadOwner(sessions: SessionRepository) {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const id = req.path.split('/').filter(Boolean).pop();
+    const id = uploadIdOf(req);
     if (!id || !isValidUploadId(id) || req.method === 'OPTIONS') {
       next();
       return;

@@ -4,7 +4,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@tus/server';
 import type { Lock, Locker } from '@tus/utils';
-import type { SessionRepository } from '../db/session-repository.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { UploadError } from '../store/errors.js';
 import { principalOf } from './auth.js';
@@ -15,7 +14,6 @@ import type { UploadPolicy } from './upload-policy.js';
 export interface TusOptions {
   path: string;
   store: ChunkStore;
-  sessions: SessionRepository;
   policy: UploadPolicy;
   /** Serialises writers of one upload: in-process, or in PostgreSQL across instances. */
   locker: Locker;
@@ -61,17 +59,11 @@ export function createTusServer(options: TusOptions): Server {
     datastore: store,
     relativeLocation: true,
     // creation checks the declared length against the asset type in onUploadCreate (with a clearer
-    // message); this bounds what a deferred-length upload may grow to while bytes arrive
-    async maxSize(req, id) {
-      if (req.method !== 'PATCH' || !id) return options.policy.largestLimit;
-      // the owner check has just read the row; its asset type does not change
-      const checked = nodeRequest(req).uploadSession;
-      const session = checked?.id === id ? checked : await options.sessions.find(id);
-      return session ? options.policy.limitFor(session.assetType) : options.policy.largestLimit;
-    },
+    // message); PATCH is served by tus-patch.ts, which bounds bodies by the upload's asset type
+    maxSize: () => options.policy.largestLimit,
     // HEAD reads the durable offset from the database and POST names a new id: neither needs
-    // the lock, and taking it would ask a running PATCH to stop
-    locker: (req) => (req.method === 'PATCH' || req.method === 'DELETE' ? options.locker : unlocked),
+    // the lock, and taking it would ask a running PATCH to stop (PATCH takes it in tus-patch.ts)
+    locker: (req) => (req.method === 'DELETE' ? options.locker : unlocked),
     allowedHeaders: ['X-Request-Id', 'Upload-Checksum'],
     exposedHeaders: [ASSET_ID_HEADER, 'Upload-Expires', 'X-Request-Id', 'Tus-Checksum-Algorithm'],
     async onUploadCreate(req, upload) {

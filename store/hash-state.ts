@@ -77,12 +77,12 @@ export class HashStates {
   }
 
   /** @internal */
-  call(request: HashRequest, transfer: ArrayBuffer[] = []): Promise<string | null | undefined> {
+  call(request: HashRequest): Promise<string | null | undefined> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, request }, transfer);
+      worker.postMessage({ id, request });
     });
   }
 
@@ -110,10 +110,6 @@ export class HashStates {
   }
 }
 
-// The thread holds hash states and short-lived messages (the bytes live in shared blocks): a small
-// young generation is plenty, and V8 would otherwise grow it to tens of MB under a high message rate.
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
-
 /**
  * The worker runs compiled alongside this module, or from source like the rest of the server; Node
  * 20 does not apply `--import tsx` inside worker threads, so a TypeScript worker registers it itself.
@@ -121,7 +117,7 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 function spawnHashWorker(): Worker {
   const self = fileURLToPath(import.meta.url);
   const entry = path.join(path.dirname(self), `hash-worker${path.extname(self)}`);
-  if (path.extname(self) !== '.ts') return new Worker(entry, { resourceLimits: WORKER_LIMITS });
+  if (path.extname(self) !== '.ts') return new Worker(entry);
   const url = JSON.stringify(pathToFileURL(entry).href);
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${url}); });`, {
     eval: true,
@@ -139,15 +135,13 @@ export class UploadHasher {
 
   /**
    * Hashes `block` (the next bytes of the upload) on the hashing thread. A block in shared memory
-   * is read there in place: leave its bytes alone until the returned promise settles. Any other
-   * block is moved to the thread and unusable here afterwards.
+   * (the writers' pooled blocks) is read there in place: leave its bytes alone until the returned
+   * promise settles. Any other block is copied into the message.
    */
   update(block: Buffer): Promise<unknown> {
     this.offset += block.length;
     const data = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
-    const movable =
-      block.buffer instanceof ArrayBuffer && block.byteOffset === 0 && block.byteLength === block.buffer.byteLength;
-    return this.states.call({ op: 'update', key: this.id, data }, movable ? [block.buffer] : []);
+    return this.states.call({ op: 'update', key: this.id, data });
   }
 
   /** sha256 of the chunk completed by the bytes so far; the next bytes start a new chunk. */
