@@ -7,8 +7,8 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from '../../scripts/lib/json-child.js';
 import type { Job, JobResult } from './jobs.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -136,42 +136,10 @@ export interface ClientRun<R extends JobResult> {
 
 /** Runs bench/client.ts with one job in its own process. */
 export function runClient<R extends JobResult>(job: Job, timeoutMs = 20 * 60_000): ClientRun<R> {
-  const child = track(
-    spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/client.ts'), JSON.stringify(job)], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    }),
-  );
-  const stderr: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const lines: string[] = [];
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
-  if (!child.stdout) throw new Error('client without stdout');
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(line);
-    markReady();
-  });
+  const { child, ready, result } = runJsonChild<R>(ROOT, path.join(ROOT, 'bench/client.ts'), job);
+  track(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const result = new Promise<R>((resolve, reject) => {
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      markReady();
-      const last = lines.at(-1);
-      if (code === 0 && last) {
-        try {
-          resolve(JSON.parse(last) as R);
-          return;
-        } catch {
-          // fall through to the error
-        }
-      }
-      reject(new Error(`client ${job.kind} failed (${code ?? signal}): ${stderr.join('').trim().slice(-2000)}`));
-    });
-  });
+  void result.finally(() => clearTimeout(timer)).catch(() => {});
   return { ready, result, finish: () => child.stdin?.end() };
 }
 

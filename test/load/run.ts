@@ -22,6 +22,7 @@ import { sql } from 'drizzle-orm';
 import jwt from 'jsonwebtoken';
 import { type Database, openDatabase } from '../../db/client.js';
 import { uploadSessions } from '../../db/schema.js';
+import { runJsonChild } from '../../scripts/lib/json-child.js';
 import { IDLE_RELEASE_MS } from '../../server/idle-memory.js';
 import {
   type CreateResult,
@@ -155,36 +156,8 @@ interface Worker<R extends JobResult> {
 }
 
 function startWorker<R extends JobResult>(job: Job): Worker<R> {
-  const child = track(
-    spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/load/worker.ts'), JSON.stringify(job)], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    }),
-  );
-  const stderr: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const lines: string[] = [];
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-    lines.push(line);
-    markReady();
-  });
-  const result = new Promise<R>((resolve, reject) => {
-    child.once('exit', (code) => {
-      markReady();
-      const last = lines.at(-1);
-      try {
-        if (code !== 0 || !last) throw new Error(`exited with ${code}`);
-        resolve(JSON.parse(last) as R);
-      } catch (error) {
-        reject(new Error(`worker ${job.kind}: ${(error as Error).message}: ${stderr.join('').slice(-2000)}`));
-      }
-    });
-  });
+  const { child, ready, result } = runJsonChild<R>(ROOT, path.join(ROOT, 'test/load/worker.ts'), job);
+  track(child);
   return {
     ready,
     go: () => child.stdin?.write('go\n'),
