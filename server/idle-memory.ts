@@ -1,46 +1,77 @@
 // Gives memory back after a burst of uploads. Under load the process grows: V8 enlarges its heap,
 // dead socket buffers wait for the collector, the write-block pool fills up. V8 shrinks lazily, so
 // an idle server would keep its peak for a long time. Once no upload has been written to for a
-// while, this empties the block pool and runs one full collection, so the heap shrinks and the
-// buffers go back to the allocator.
+// while, this empties the block pool, runs full collections so the heap shrinks and the buffers go
+// back to the allocator, and has the allocator hand its free pages to the kernel; once more an
+// idle period later.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { ChunkStore } from '../store/chunk-store.js';
+import type { HeapTrim } from './heap-trim.js';
 import type { Logger } from './logger.js';
 
 export const IDLE_RELEASE_MS = 10_000;
 
 let collect: (() => void) | undefined;
 
-/** A full garbage collection; the flag exposes `gc` to contexts made from now on. */
-function fullCollection(): void {
+/**
+ * Two full garbage collections: the first frees the dead objects, but V8 keeps the pages it
+ * emptied pooled until the next one, which an idle server may not run for a long time (measured
+ * here: a heap grown to 190 MB came back to 38 MB after one collection, with the RSS unchanged;
+ * the second took the RSS from 245 to 90 MB). The flag exposes `gc` to contexts made from now on.
+ */
+export function fullCollection(): void {
   if (!collect) {
     v8.setFlagsFromString('--expose-gc');
     collect = vm.runInNewContext('gc') as () => void;
   }
   collect();
+  collect();
+}
+
+export interface IdleReleaseOptions {
+  idleMs?: number;
+  /** The C allocator's trim (see heap-trim.ts), where the platform has one. */
+  trimHeap?: HeapTrim;
+  /** Told after each release. */
+  onRelease?: () => void;
 }
 
 /** Starts watching; returns the function that stops it. */
-export function releaseMemoryWhenIdle(store: ChunkStore, log: Logger, idleMs = IDLE_RELEASE_MS): () => void {
+export function releaseMemoryWhenIdle(store: ChunkStore, log: Logger, options: IdleReleaseOptions = {}): () => void {
+  const { idleMs = IDLE_RELEASE_MS, trimHeap, onRelease } = options;
   let seen = store.writesStarted;
   let quietSince = Date.now();
-  let released = true;
+  // 0: busy since the last release; 1: released once; 2: released twice, nothing more to give
+  let stage = 2;
+  const release = () => {
+    const before = process.memoryUsage().rss;
+    store.releaseBuffers();
+    fullCollection();
+    trimHeap?.();
+    log.debug({ stage, rss_before: before, rss_after: process.memoryUsage().rss }, 'idle: memory released');
+  };
   const timer = setInterval(
     () => {
       const started = store.writesStarted;
       if (started !== seen || store.writesInProgress > 0) {
         seen = started;
         quietSince = Date.now();
-        released = false;
+        stage = 0;
         return;
       }
-      if (released || Date.now() - quietSince < idleMs) return;
-      released = true;
-      const before = process.memoryUsage().rss;
-      store.releaseBuffers();
-      fullCollection();
-      log.debug({ rss_before: before, rss_after: process.memoryUsage().rss }, 'idle: memory released');
+      const quietFor = Date.now() - quietSince;
+      if (stage === 0 && quietFor >= idleMs) {
+        stage = 1;
+        release();
+      } else if (stage === 1 && quietFor >= 2 * idleMs) {
+        // V8 shrinks its young generation only in a collection that sees a low allocation rate
+        // since the one before, which the first release, judged against the tail of the load,
+        // often does not; a second one an idle period later does (measured here: 30-40 MB)
+        stage = 2;
+        release();
+        onRelease?.();
+      }
     },
     Math.max(100, Math.floor(idleMs / 4)),
   );

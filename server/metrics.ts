@@ -26,6 +26,7 @@ export class Metrics {
   private readonly chunkErrors: Counter<'reason'>;
   private readonly cleanupDuration: Histogram;
   private readonly cleanupRemoved: Counter<'kind'>;
+  private readonly idleReleases: Counter;
 
   constructor(sessions: SessionRepository, events: UploadEvents, tusPath: string) {
     const registers = [this.registry];
@@ -89,6 +90,12 @@ export class Metrics {
       registers,
     });
 
+    this.idleReleases = new Counter({
+      name: 'upload_idle_memory_releases_total',
+      help: 'Times the server gave its memory back after uploads stopped (see docs/operations.md, Memory)',
+      registers,
+    });
+
     events.on('progress', (e) => bytes.inc(e.bytes));
     events.on('status', (e) => {
       if (OUTCOMES.has(e.status)) outcomes.inc({ outcome: e.status });
@@ -107,6 +114,10 @@ export class Metrics {
     this.cleanupRemoved.inc({ kind: 'expired_sessions' }, report.expired);
     this.cleanupRemoved.inc({ kind: 'orphan_upload_files' }, report.orphanUploadFiles);
     this.cleanupRemoved.inc({ kind: 'orphan_asset_dirs' }, report.orphanAssetDirs);
+  }
+
+  observeIdleRelease(): void {
+    this.idleReleases.inc();
   }
 
   /** Counts every request, and data requests in flight and failed. */

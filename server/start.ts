@@ -14,6 +14,7 @@ import { createApp } from './app.js';
 import { createVerifier } from './auth.js';
 import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
 import type { Config } from './config.js';
+import { loadHeapTrim } from './heap-trim.js';
 import type { UploadHooks } from './hooks.js';
 import { releaseMemoryWhenIdle } from './idle-memory.js';
 import { moduleLogger } from './log-levels.js';
@@ -113,7 +114,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
   const cleanup = scheduleCleanup(config.cleanupCron, cleanupDeps);
   // a server of its own gives memory back when idle; embedded in another app, the host decides
-  const stopReleasing = options.listen === false ? undefined : releaseMemoryWhenIdle(store, log);
+  const stopReleasing =
+    options.listen === false
+      ? undefined
+      : releaseMemoryWhenIdle(store, log, {
+          trimHeap: await loadHeapTrim(log),
+          onRelease: () => metrics.observeIdleRelease(),
+        });
 
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -15,21 +15,25 @@ describe('idle memory release', () => {
   });
   after(() => server.stop());
 
-  it('lets the kept write blocks go once no upload has been written to for the idle time', async () => {
-    const stop = releaseMemoryWhenIdle(server.store, server.log, 300);
+  it('lets the kept write blocks go and trims the C heap once no upload has been written to for the idle time', async () => {
+    let trims = 0;
+    const stop = releaseMemoryWhenIdle(server.store, server.log, { idleMs: 300, trimHeap: () => trims++ });
     try {
       const result = await tusUploadSource(server.tusUrl, randomBytes(3 * 1024 * 1024), { owner: uniqueOwner('idle') });
       expect(result.assetId).to.be.a('string');
       // the upload's blocks came back to the pool when it ended
       expect(server.store.keptBufferBytes).to.be.greaterThan(0);
       await waitFor(async () => server.store.keptBufferBytes === 0, { what: 'the kept blocks to be released' });
+      // once at once, and once more an idle period later
+      await waitFor(async () => trims === 2, { what: 'the heap to be trimmed twice' });
     } finally {
       stop();
     }
   });
 
   it('keeps them while uploads keep coming', async () => {
-    const stop = releaseMemoryWhenIdle(server.store, server.log, 1500);
+    let trims = 0;
+    const stop = releaseMemoryWhenIdle(server.store, server.log, { idleMs: 1500, trimHeap: () => trims++ });
     try {
       const owner = uniqueOwner('busy');
       const started = Date.now();
@@ -38,6 +42,7 @@ describe('idle memory release', () => {
         await tusUploadSource(server.tusUrl, randomBytes(512 * 1024), { owner });
       }
       expect(server.store.keptBufferBytes).to.be.greaterThan(0);
+      expect(trims).to.equal(0);
     } finally {
       stop();
     }
