@@ -1,9 +1,11 @@
 // A request body as an async iterable of the socket's own Buffers: no copy, no intermediate
-// streams, backpressure through pause/resume. It ends early, without destroying the request, when
+// streams, backpressure through pause/resume. Each Buffer is valid until the next one is asked
+// for: its memory is given back then (buffer-release.ts), so the consumer copies what it keeps. It ends early, without destroying the request, when
 // asked to stop (so the handler can still answer) or when the client goes away (so the bytes that
 // did arrive can be kept). More bytes than allowed is a 413.
 import type { IncomingMessage } from 'node:http';
 import { UploadError } from '../store/errors.js';
+import { releaseBuffer } from './buffer-release.js';
 
 // chunks queued before the socket is paused: enough to keep the writer fed between reads
 const HIGH_WATER_CHUNKS = 4;
@@ -60,6 +62,7 @@ export async function* requestBody(req: IncomingMessage, options: BodyOptions): 
           throw new UploadError('payload_too_large', `the body carries more than the ${options.limit} bytes it may`);
         }
         yield chunk;
+        releaseBuffer(chunk);
         continue;
       }
       if (failure !== undefined) throw failure;

@@ -1,5 +1,5 @@
-// requestBody over a real HTTP server and real sockets: it yields the bytes as sent, stops with a
-// 413 past its limit, ends where it stands when asked to stop, keeps the prefix of a body whose
+// requestBody over a real HTTP server and real sockets: it yields the bytes as sent, gives each
+// chunk's memory back once the next is asked for, stops with a 413 past its limit, ends where it stands when asked to stop, keeps the prefix of a body whose
 // client went away, and ends (rather than waiting forever) on a request already gone.
 
 import { randomBytes } from 'node:crypto';
@@ -20,7 +20,8 @@ async function serve(reader: Reader): Promise<{ server: Server; port: number; ou
   const server = createServer(async (req, res) => {
     const parts: Buffer[] = [];
     try {
-      for await (const chunk of reader(req, res)) parts.push(chunk);
+      // a chunk is valid until the next is asked for: keep a copy
+      for await (const chunk of reader(req, res)) parts.push(Buffer.from(chunk));
       outcomes.push({ bytes: Buffer.concat(parts) });
       res.end('ok');
     } catch (error) {
@@ -56,6 +57,27 @@ describe('requestBody', () => {
     const reply = await fetch(`http://127.0.0.1:${s.port}/`, { method: 'PATCH', body });
     expect(reply.status).to.equal(200);
     expect(s.outcomes[0]?.bytes.equals(body)).to.equal(true);
+  });
+
+  it("gives each chunk's memory back once the next one is asked for", async () => {
+    const body = randomBytes(1024 * 1024);
+    const seen: { chunk: Buffer; length: number }[] = [];
+    const s = await serve(async function* (req) {
+      for await (const chunk of requestBody(req, { limit: body.length })) {
+        seen.push({ chunk, length: chunk.length });
+        yield chunk;
+      }
+    });
+    server = s.server;
+    const reply = await fetch(`http://127.0.0.1:${s.port}/`, { method: 'PATCH', body });
+    expect(reply.status).to.equal(200);
+    expect(s.outcomes[0]?.bytes.equals(body)).to.equal(true);
+    expect(seen.length).to.be.greaterThan(1);
+    // every chunk but the last was released (emptied) when the reader moved past it
+    for (const { chunk, length } of seen.slice(0, -1)) {
+      expect(length).to.be.greaterThan(0);
+      expect(chunk.length).to.equal(0);
+    }
   });
 
   it('throws payload_too_large once the body runs past its limit', async () => {
