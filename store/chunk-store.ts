@@ -41,6 +41,9 @@ const DEFAULT_WRITE_BLOCK = 256 * 1024;
 // Free write blocks kept for reuse: enough for a few dozen uploads at full speed; beyond that
 // blocks are made as needed and collected afterwards.
 const KEPT_BLOCK_BYTES = 16 * 1024 * 1024;
+// Blocks being written and hashed at once, across all uploads (see block-pool.ts): far more than
+// one disk and one hashing thread work on at a time.
+const IN_FLIGHT_BLOCK_BYTES = 8 * 1024 * 1024;
 
 export interface ChunkStoreOptions {
   layout: StorageLayout;
@@ -77,7 +80,8 @@ export class ChunkStore extends DataStore {
   constructor(private readonly options: ChunkStoreOptions) {
     super();
     this.writeBufferSize = options.writeBufferSize ?? DEFAULT_WRITE_BLOCK;
-    this.blocks = new BlockPool(this.writeBufferSize, Math.max(1, Math.floor(KEPT_BLOCK_BYTES / this.writeBufferSize)));
+    const blocksOf = (bytes: number) => Math.max(1, Math.floor(bytes / this.writeBufferSize));
+    this.blocks = new BlockPool(this.writeBufferSize, blocksOf(KEPT_BLOCK_BYTES), blocksOf(IN_FLIGHT_BLOCK_BYTES));
     this.files = new UploadFiles(options.layout, this.hashes);
   }
 

@@ -37,7 +37,8 @@ export interface ChunkWrite {
 type PendingChunk = [number, Promise<string>];
 
 // Blocks written and hashed but not yet back in the pool, per upload: bounds its memory and makes
-// a fast client wait for the disk rather than queue bytes in the process.
+// a fast client wait for the disk rather than queue bytes in the process. The pool bounds them
+// across all uploads as well.
 const MAX_BLOCKS_IN_FLIGHT = 2;
 
 export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: ChunkWrite): Promise<number> {
@@ -64,16 +65,21 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
     writePosition += filled;
     block = undefined;
     filled = 0;
+    await blocks.startFlight();
     // writes stay in order, so `lastWrite` covers every byte handed over so far; the hashing
     // thread reads the same block meanwhile (updates of one upload are applied in order)
     lastWrite = lastWrite.then(() => writeAllAt(file, [bytes], at));
     // awaited later (next flush, the sync, or the catch below); until then a failure such as
     // ENOSPC must not count as an unhandled rejection, which would end the process
     lastWrite.catch(() => {});
-    const hashed = hasher.update(bytes);
+    // a synchronous throw must still settle below, or the flight slot would never come back
+    const hashed = (async () => hasher.update(bytes))();
     const handedOver = Promise.all([lastWrite, hashed]);
     handedOver.catch(() => {});
-    void Promise.allSettled([lastWrite, hashed]).then(() => blocks.give(full));
+    void Promise.allSettled([lastWrite, hashed]).then(() => {
+      blocks.give(full);
+      blocks.endFlight();
+    });
     inFlight.push(handedOver);
     while (inFlight.length > MAX_BLOCKS_IN_FLIGHT) await inFlight.shift();
   };
