@@ -3,11 +3,10 @@
 // own; copied into a write block, they are garbage, but V8 frees them only when their small JS
 // objects are collected, by which time tens of MB of them have piled up (and left the C heap
 // fragmented). Detaching the ArrayBuffer (ArrayBuffer.prototype.transfer to length 0) frees the
-// memory on the spot. Node 22 has transfer; on Node 20 it sits behind a V8 flag, which a context
-// made after setting it installs. Measured here on Node 20, 20,000 64 KiB Buffers made and
-// dropped: 318 ms with their memory left to the collector, 89 ms released one by one.
-import v8 from 'node:v8';
-import vm from 'node:vm';
+// memory on the spot. Node 22 has transfer; on Node 20 it sits behind a V8 flag (v8-builtin.ts).
+// Measured here on Node 20, 20,000 64 KiB Buffers made and dropped: 318 ms with their memory left
+// to the collector, 89 ms released one by one.
+import { builtinBehindFlag } from './v8-builtin.js';
 
 type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
 
@@ -15,9 +14,8 @@ function findTransfer(): Transfer | undefined {
   const native = (ArrayBuffer.prototype as { transfer?: Transfer }).transfer;
   if (typeof native === 'function') return native;
   try {
-    v8.setFlagsFromString('--harmony-rab-gsab-transfer');
-    const fromContext = vm.runInNewContext('ArrayBuffer.prototype.transfer') as Transfer | undefined;
-    return typeof fromContext === 'function' ? fromContext : undefined;
+    const fromContext = builtinBehindFlag('--harmony-rab-gsab-transfer', 'ArrayBuffer.prototype.transfer');
+    return typeof fromContext === 'function' ? (fromContext as Transfer) : undefined;
   } catch {
     return undefined;
   }

@@ -4,11 +4,10 @@
 // while, this empties the block pool, runs full collections so the heap shrinks and the buffers go
 // back to the allocator, and has the allocator hand its free pages to the kernel; once more an
 // idle period later.
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { ChunkStore } from '../store/chunk-store.js';
 import type { HeapTrim } from './heap-trim.js';
 import type { Logger } from './logger.js';
+import { builtinBehindFlag } from './v8-builtin.js';
 
 export const IDLE_RELEASE_MS = 10_000;
 
@@ -18,13 +17,10 @@ let collect: (() => void) | undefined;
  * Two full garbage collections: the first frees the dead objects, but V8 keeps the pages it
  * emptied pooled until the next one, which an idle server may not run for a long time (measured
  * here: a heap grown to 190 MB came back to 38 MB after one collection, with the RSS unchanged;
- * the second took the RSS from 245 to 90 MB). The flag exposes `gc` to contexts made from now on.
+ * the second took the RSS from 245 to 90 MB).
  */
 export function fullCollection(): void {
-  if (!collect) {
-    v8.setFlagsFromString('--expose-gc');
-    collect = vm.runInNewContext('gc') as () => void;
-  }
+  collect ??= builtinBehindFlag('--expose-gc', 'gc') as () => void;
   collect();
   collect();
 }
@@ -33,7 +29,7 @@ export interface IdleReleaseOptions {
   idleMs?: number;
   /** The C allocator's trim (see heap-trim.ts), where the platform has one. */
   trimHeap?: HeapTrim;
-  /** Told after each release. */
+  /** Told once per idle period, after the second release. */
   onRelease?: () => void;
 }
 

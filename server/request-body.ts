@@ -1,8 +1,9 @@
 // A request body as an async iterable of the socket's own Buffers: no copy, no intermediate
 // streams, backpressure through pause/resume. Each Buffer is valid until the next one is asked
-// for: its memory is given back then (buffer-release.ts), so the consumer copies what it keeps. It ends early, without destroying the request, when
-// asked to stop (so the handler can still answer) or when the client goes away (so the bytes that
-// did arrive can be kept). More bytes than allowed is a 413.
+// for: its memory is given back then (buffer-release.ts), so the consumer copies what it keeps.
+// It ends early, without destroying the request, when asked to stop (so the handler can still
+// answer) or when the client goes away (so the bytes that did arrive can be kept). More bytes than
+// allowed is a 413.
 import type { IncomingMessage } from 'node:http';
 import { UploadError } from '../store/errors.js';
 import { releaseBuffer } from './buffer-release.js';

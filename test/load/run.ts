@@ -414,9 +414,9 @@ async function scenarioUploads(plan: Plan, server: Server, secret: string, dataD
     const uploads = results.flatMap((r, w) => r.uploads.map((u) => ({ ...u, owner: owners[w] ?? '' })));
     const bytes = uploads.reduce((sum, u) => sum + u.size, 0);
 
-    // settle: poll until the server has given its memory back once more (its own release, 10 s
-    // after the last write, then V8's memory reducer within tens of seconds) and the descriptors
-    // and the RSS are back near the baseline, 90 s at most
+    // settle: poll until the server has given its memory back once more (its idle release, 10 and
+    // 20 s after the last write) and the descriptors and the RSS are back near the baseline, 90 s
+    // at most
     const settleStarted = Date.now();
     const releasesBefore = (await heapOf(server.url)).releases;
     let after = await measure(server.pid);
