@@ -1,7 +1,10 @@
 // Named queries over assets (and the one session column an asset correction touches).
-import { desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { type Asset, assets, type NewAsset, uploadSessions } from './schema.js';
+import { type Owned, ownedBy } from './session-repository.js';
+
+const mine = (ownerId: string, id: string) => and(eq(assets.id, id), eq(assets.ownerId, ownerId));
 
 export class AssetRepository {
   constructor(private readonly db: Db) {}
@@ -12,9 +15,15 @@ export class AssetRepository {
     return row;
   }
 
+  /** Any asset by id: for the server's own work, never for a caller's request. */
   async find(id: string): Promise<Asset | undefined> {
     const [row] = await this.db.select().from(assets).where(eq(assets.id, id));
     return row;
+  }
+
+  /** An asset as seen by `ownerId`: theirs, someone else's, or none. */
+  async lookup(ownerId: string, id: string): Promise<Owned<Asset>> {
+    return ownedBy(ownerId, await this.find(id));
   }
 
   async findMany(ids: readonly string[]): Promise<Asset[]> {
@@ -41,18 +50,21 @@ export class AssetRepository {
   }
 
   /** Corrects the asset type (and its session's) when a form names it after the file part. */
-  async setAssetType(id: string, assetType: string): Promise<Asset | undefined> {
+  async setAssetType(ownerId: string, id: string, assetType: string): Promise<Asset | undefined> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.update(assets).set({ assetType }).where(eq(assets.id, id)).returning();
+      const [row] = await tx.update(assets).set({ assetType }).where(mine(ownerId, id)).returning();
       if (row?.sessionId) {
-        await tx.update(uploadSessions).set({ assetType }).where(eq(uploadSessions.id, row.sessionId));
+        await tx
+          .update(uploadSessions)
+          .set({ assetType })
+          .where(and(eq(uploadSessions.id, row.sessionId), eq(uploadSessions.ownerId, ownerId)));
       }
       return row;
     });
   }
 
-  async delete(id: string): Promise<boolean> {
-    const rows = await this.db.delete(assets).where(eq(assets.id, id)).returning({ id: assets.id });
+  async delete(ownerId: string, id: string): Promise<boolean> {
+    const rows = await this.db.delete(assets).where(mine(ownerId, id)).returning({ id: assets.id });
     return rows.length > 0;
   }
 }

@@ -17,6 +17,28 @@ import { ACTIVE_STATUSES, statusesLeadingTo } from './status.js';
 
 export type TransitionResult = { ok: true; session: UploadSession } | { ok: false; current: UploadSession | undefined };
 
+/** A row looked up for a caller: theirs, someone else's, or none. */
+export type Owned<T> = { kind: 'found'; row: T } | { kind: 'foreign' } | { kind: 'missing' };
+
+export function ownedBy<T extends { ownerId: string }>(ownerId: string, row: T | undefined): Owned<T> {
+  if (!row) return { kind: 'missing' };
+  return row.ownerId === ownerId ? { kind: 'found', row } : { kind: 'foreign' };
+}
+
+/** Per-owner caps checked in the same transaction as the insert; 0 turns one off. */
+export interface CreationLimits {
+  maxActive: number;
+  perHour: number;
+  now: Date;
+}
+
+export type CreationResult =
+  | { ok: true; session: UploadSession }
+  | { ok: false; limit: 'active' }
+  | { ok: false; limit: 'rate'; oldestCounted: Date };
+
+const HOUR_MS = 3_600_000;
+
 export interface ProgressUpdate {
   offset: number;
   /** Chunks completed by this write, merged into the recorded ones. */
@@ -31,32 +53,67 @@ export interface ListOptions {
 }
 
 const RECEIVING: UploadStatus[] = ['initiated', 'uploading'];
-// Parts of a concatenation are neither counted against limits nor finalised on their own.
+// Parts of a concatenation are not finalised on their own.
 const notPartial = or(isNull(uploadSessions.concat), ne(uploadSessions.concat, 'partial'));
+const mine = (ownerId: string, id: string) => and(eq(uploadSessions.id, id), eq(uploadSessions.ownerId, ownerId));
 
 export class SessionRepository {
   constructor(private readonly db: Db) {}
 
-  async create(values: NewUploadSession): Promise<UploadSession> {
+  /**
+   * Inserts a session if its owner is within their caps. The counts and the insert run in one
+   * transaction holding a per-owner lock, so parallel creations cannot all pass one count.
+   */
+  async createWithinLimits(values: NewUploadSession, limits: CreationLimits): Promise<CreationResult> {
     const metadata = values.metadata && storableMetadata(values.metadata);
-    const [row] = await this.db
-      .insert(uploadSessions)
-      .values({ ...values, metadata })
-      .returning();
-    if (!row) throw new Error('insert into upload_sessions returned no row');
-    return row;
+    return this.db.transaction(async (tx) => {
+      const owner = eq(uploadSessions.ownerId, values.ownerId);
+      if (limits.maxActive > 0 || limits.perHour > 0) {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`owner:${values.ownerId}`}, 2))`);
+      }
+      if (limits.maxActive > 0) {
+        const [active] = await tx
+          .select({ n: count() })
+          .from(uploadSessions)
+          .where(and(owner, inArray(uploadSessions.status, ACTIVE_STATUSES)));
+        if ((active?.n ?? 0) >= limits.maxActive) return { ok: false, limit: 'active' } as const;
+      }
+      if (limits.perHour > 0) {
+        const since = new Date(limits.now.getTime() - HOUR_MS);
+        const recent = await tx
+          .select({ createdAt: uploadSessions.createdAt })
+          .from(uploadSessions)
+          .where(and(owner, gt(uploadSessions.createdAt, since)))
+          .orderBy(desc(uploadSessions.createdAt))
+          .limit(limits.perHour);
+        const oldestCounted = recent[limits.perHour - 1]?.createdAt;
+        if (oldestCounted) return { ok: false, limit: 'rate', oldestCounted } as const;
+      }
+      const [row] = await tx
+        .insert(uploadSessions)
+        .values({ ...values, metadata })
+        .returning();
+      if (!row) throw new Error('insert into upload_sessions returned no row');
+      return { ok: true, session: row } as const;
+    });
   }
 
+  /** Any session by id: for the server's own work (repair, sweeps), never for a caller's request. */
   async find(id: string): Promise<UploadSession | undefined> {
     const [row] = await this.db.select().from(uploadSessions).where(eq(uploadSessions.id, id));
     return row;
+  }
+
+  /** A session as seen by `ownerId`: theirs, someone else's, or none. */
+  async lookup(ownerId: string, id: string): Promise<Owned<UploadSession>> {
+    return ownedBy(ownerId, await this.find(id));
   }
 
   /**
    * Records durable progress. Only a session that may still receive bytes is updated, so a
    * write racing a pause or cancel cannot bring it back; returns false in that case.
    */
-  async recordProgress(id: string, update: ProgressUpdate): Promise<boolean> {
+  async recordProgress(ownerId: string, id: string, update: ProgressUpdate): Promise<boolean> {
     const chunks = update.chunks && Object.keys(update.chunks).length > 0 ? update.chunks : null;
     const rows = await this.db
       .update(uploadSessions)
@@ -67,41 +124,47 @@ export class SessionRepository {
         expiresAt: update.expiresAt,
         updatedAt: sql`now()`,
       })
-      .where(and(eq(uploadSessions.id, id), inArray(uploadSessions.status, RECEIVING)))
+      .where(and(mine(ownerId, id), inArray(uploadSessions.status, RECEIVING)))
       .returning({ id: uploadSessions.id });
     return rows.length > 0;
   }
 
   /** Sets a deferred length once (creation-defer-length). */
-  async declareLength(id: string, length: number, totalChunks: number): Promise<boolean> {
+  async declareLength(ownerId: string, id: string, length: number, totalChunks: number): Promise<boolean> {
     const rows = await this.db
       .update(uploadSessions)
       .set({ uploadLength: length, totalChunks, updatedAt: sql`now()` })
-      .where(and(eq(uploadSessions.id, id), sql`${uploadSessions.uploadLength} is null`))
+      .where(and(mine(ownerId, id), sql`${uploadSessions.uploadLength} is null`))
       .returning({ id: uploadSessions.id });
     return rows.length > 0;
   }
 
   /** Moves a session to `to` if the lifecycle allows it from its current status. */
-  async transition(id: string, to: UploadStatus, extra: { error?: string | null } = {}): Promise<TransitionResult> {
+  async transition(
+    ownerId: string,
+    id: string,
+    to: UploadStatus,
+    extra: { error?: string | null } = {},
+  ): Promise<TransitionResult> {
     const [row] = await this.db
       .update(uploadSessions)
       .set({ status: to, updatedAt: sql`now()`, ...extra })
-      .where(and(eq(uploadSessions.id, id), inArray(uploadSessions.status, statusesLeadingTo(to))))
+      .where(and(mine(ownerId, id), inArray(uploadSessions.status, statusesLeadingTo(to))))
       .returning();
     if (row) return { ok: true, session: row };
-    return { ok: false, current: await this.find(id) };
+    const current = await this.find(id);
+    return { ok: false, current: current?.ownerId === ownerId ? current : undefined };
   }
 
   /**
    * Write-ahead of finalising: the asset id the data will be moved under. The first caller's
    * candidate wins, so two racing finalisers agree on one location; returns the stored id.
    */
-  async reserveAssetId(id: string, candidate: string): Promise<string> {
+  async reserveAssetId(ownerId: string, id: string, candidate: string): Promise<string> {
     const [row] = await this.db
       .update(uploadSessions)
       .set({ assetId: sql`coalesce(${uploadSessions.assetId}, ${candidate}::uuid)` })
-      .where(eq(uploadSessions.id, id))
+      .where(mine(ownerId, id))
       .returning({ assetId: uploadSessions.assetId });
     if (!row?.assetId) throw new Error(`session ${id} vanished while finalising`);
     return row.assetId;
@@ -113,6 +176,9 @@ export class SessionRepository {
    */
   async complete(sessionId: string, asset: NewAsset): Promise<Asset> {
     return this.db.transaction(async (tx) => {
+      // the asset belongs to whoever owns the session, whatever the caller put in it
+      const [session] = await tx.select().from(uploadSessions).where(mine(asset.ownerId, sessionId)).for('update');
+      if (!session) throw new Error(`session ${sessionId} of ${asset.ownerId} vanished while finalising`);
       await tx.insert(assets).values(asset).onConflictDoNothing({ target: assets.sessionId });
       const [row] = await tx.select().from(assets).where(eq(assets.sessionId, sessionId));
       if (!row) throw new Error(`asset for session ${sessionId} vanished inside its transaction`);
@@ -124,7 +190,7 @@ export class SessionRepository {
           completedAt: sql`coalesce(${uploadSessions.completedAt}, now())`,
           updatedAt: sql`now()`,
         })
-        .where(eq(uploadSessions.id, sessionId));
+        .where(mine(asset.ownerId, sessionId));
       return row;
     });
   }
@@ -140,25 +206,6 @@ export class SessionRepository {
       .orderBy(desc(uploadSessions.createdAt), desc(uploadSessions.id))
       .limit(options.limit)
       .offset(options.offset);
-  }
-
-  /** Creation times of the owner's sessions since `since`, newest first (rate limiting). */
-  async creationsSince(ownerId: string, since: Date, limit: number): Promise<Date[]> {
-    const rows = await this.db
-      .select({ createdAt: uploadSessions.createdAt })
-      .from(uploadSessions)
-      .where(and(eq(uploadSessions.ownerId, ownerId), gt(uploadSessions.createdAt, since), notPartial))
-      .orderBy(desc(uploadSessions.createdAt))
-      .limit(limit);
-    return rows.map((r) => r.createdAt);
-  }
-
-  async countActive(ownerId: string): Promise<number> {
-    const [row] = await this.db
-      .select({ n: count() })
-      .from(uploadSessions)
-      .where(and(eq(uploadSessions.ownerId, ownerId), inArray(uploadSessions.status, ACTIVE_STATUSES), notPartial));
-    return row?.n ?? 0;
   }
 
   async countByOwner(ownerId: string, status?: UploadStatus): Promise<number> {
@@ -184,13 +231,14 @@ export class SessionRepository {
    * session by a row lock so concurrent chunks cannot lose each other's updates.
    */
   async recordChunk(
+    ownerId: string,
     id: string,
     chunkNumber: number,
     digest: string,
     expiresAt: Date,
   ): Promise<UploadSession | undefined> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.select().from(uploadSessions).where(eq(uploadSessions.id, id)).for('update');
+      const [row] = await tx.select().from(uploadSessions).where(mine(ownerId, id)).for('update');
       if (!row || !RECEIVING.includes(row.status) || row.uploadLength === null) return undefined;
       const chunks = { ...row.chunks, [chunkNumber]: digest };
       let prefix = 0;
@@ -228,20 +276,18 @@ export class SessionRepository {
   }
 
   /** Marks the partial uploads of a finished concatenation as used up by its asset. */
-  async consumeParts(ids: readonly string[], assetId: string): Promise<void> {
+  async consumeParts(ownerId: string, ids: readonly string[], assetId: string): Promise<void> {
     if (ids.length === 0) return;
     await this.db
       .update(uploadSessions)
       .set({ status: 'completed', assetId, completedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(inArray(uploadSessions.id, [...ids]), eq(uploadSessions.concat, 'partial')));
-  }
-
-  async delete(id: string): Promise<boolean> {
-    const rows = await this.db
-      .delete(uploadSessions)
-      .where(eq(uploadSessions.id, id))
-      .returning({ id: uploadSessions.id });
-    return rows.length > 0;
+      .where(
+        and(
+          inArray(uploadSessions.id, [...ids]),
+          eq(uploadSessions.ownerId, ownerId),
+          eq(uploadSessions.concat, 'partial'),
+        ),
+      );
   }
 
   /** Unfinished sessions whose last byte is older than their TTL. */

@@ -2,15 +2,14 @@
 // API behind auth, and the error renderer. Built from explicit dependencies so tests can run several side by side.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Locker } from '@tus/utils';
 import cors from 'cors';
 import express, { type Express, Router } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import type { ChunkStore } from '../store/chunk-store.js';
 import { UploadError } from '../store/errors.js';
 import type { StorageLayout } from '../store/layout.js';
+import type { UploadService } from '../store/upload-service.js';
 import { requireAuth, type TokenVerifier } from './auth.js';
 import type { Config } from './config.js';
 import { errorHandler } from './error-handler.js';
@@ -19,16 +18,14 @@ import type { ProgressFeed } from './live/progress-feed.js';
 import { moduleLogger } from './log-levels.js';
 import { type Logger, requestLog } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { assetRoutes, tusDownloadRoute } from './routes/assets.js';
+import { assetRoutes } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
 import { uploadEventRoutes } from './routes/upload-events.js';
 import { loadOrCreateDevSecret, mintToken } from './tokens.js';
-import { ASSET_ID_HEADER, createTusServer, finishUpload } from './tus.js';
-import { concatenationRoute } from './tus-concat.js';
-import { tusPatchHandler } from './tus-patch.js';
-import { methodOverride, requireUploadOwner, tusProtocolChecks, tusRequestContext } from './tus-protocol.js';
-import { UploadPolicy } from './upload-policy.js';
+import { ASSET_ID_HEADER } from './tus/context.js';
+import { tusEndpoint } from './tus/dispatch.js';
+import { WriteSlots } from './write-slots.js';
 
 export interface AppDeps {
   config: Config;
@@ -37,9 +34,8 @@ export interface AppDeps {
   layout: StorageLayout;
   sessions: SessionRepository;
   assets: AssetRepository;
-  store: ChunkStore;
+  service: UploadService;
   verifier: TokenVerifier;
-  locker: Locker;
   metrics: Metrics;
   /** Live progress streams (GET /storage/chunked-upload/:id/events); the route is absent without it. */
   feed?: ProgressFeed;
@@ -94,57 +90,34 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.database, deps.layout));
   app.get('/metrics', deps.metrics.handler(config.metricsToken));
 
-  const policy = new UploadPolicy(config, deps.sessions);
-  const assetDeps = { assets: deps.assets, sessions: deps.sessions, layout: deps.layout };
-  const tus = createTusServer({
-    path: config.tusPath,
-    store: deps.store,
-    policy,
-    locker: deps.locker,
-    log: moduleLogger(log, 'tus'),
-  });
-  const patch = tusPatchHandler({
-    store: deps.store,
-    policy,
-    locker: deps.locker,
-    onFinish: (id) => finishUpload(deps.store, id),
-  });
+  const writeSlots = new WriteSlots(config.maxConcurrentWritesPerUser);
+  const service = deps.service;
   const authenticate = requireAuth(deps.verifier);
   app.use(
     config.tusPath,
-    methodOverride,
-    (req, res, next) => (req.method === 'OPTIONS' ? next() : authenticate(req, res, next)),
-    tusDownloadRoute(assetDeps),
-    tusProtocolChecks,
-    requireUploadOwner(deps.sessions),
-    concatenationRoute({ store: deps.store, sessions: deps.sessions, policy, tusPath: config.tusPath, log }),
-    (req, res, next) => {
-      const request = tusRequestContext(req, res);
-      // express strips the mount path; @tus/server wants the URL the client used
-      req.url = req.originalUrl;
-      const handle = req.method === 'PATCH' ? () => patch(req, res) : () => tus.handle(req, res);
-      deps.store.requests.run(request, handle).catch(next);
-    },
+    tusEndpoint({
+      service,
+      layout: deps.layout,
+      tusPath: config.tusPath,
+      verifier: deps.verifier,
+      writeSlots,
+      log: moduleLogger(log, 'tus'),
+    }),
   );
   app.use(
     '/storage/chunked-upload',
     authenticate,
-    chunkedUploadRoutes({ sessions: deps.sessions, store: deps.store, policy, tusPath: config.tusPath }),
+    chunkedUploadRoutes({ sessions: deps.sessions, service, writeSlots, tusPath: config.tusPath }),
   );
   if (deps.feed) {
-    app.use('/storage/chunked-upload', authenticate, uploadEventRoutes({ sessions: deps.sessions, feed: deps.feed }));
+    app.use('/storage/chunked-upload', authenticate, uploadEventRoutes({ service, feed: deps.feed }));
   }
+  const assetDeps = { service, layout: deps.layout };
   app.use('/storage/assets', authenticate, assetRoutes(assetDeps));
   app.use(
     '/storage/upload',
     authenticate,
-    singleUploadRoutes({
-      ...assetDeps,
-      store: deps.store,
-      policy,
-      maxBytes: config.singleUploadMax,
-      tusPath: config.tusPath,
-    }),
+    singleUploadRoutes({ ...assetDeps, writeSlots, maxBytes: config.singleUploadMax, tusPath: config.tusPath }),
   );
 
   if (!deps.embedded) {

@@ -79,17 +79,20 @@ function unauthorized(reason: string): UploadError {
   });
 }
 
-/** Express middleware: verifies `Authorization: Bearer <jwt>` and sets req.principal. */
+/** Verifies `Authorization: Bearer <jwt>`, sets req.principal and returns it; 401 otherwise. */
+export function authenticate(verifier: TokenVerifier, req: IncomingMessage): Principal {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match?.[1]) throw unauthorized('send Authorization: Bearer <token>');
+  req.principal = verifier.verify(match[1]);
+  return req.principal;
+}
+
+/** Express middleware form of `authenticate`. */
 export function requireAuth(verifier: TokenVerifier) {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match?.[1]) {
-      next(unauthorized('send Authorization: Bearer <token>'));
-      return;
-    }
     try {
-      req.principal = verifier.verify(match[1]);
+      authenticate(verifier, req);
       next();
     } catch (error) {
       next(error);

@@ -8,13 +8,13 @@ import { openStorage } from './storage.js';
 try {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, { modules: config.logModules });
-  const { layout, database, sessions, assets, store } = await openStorage(config);
+  const { layout, database, sessions, assets, locker, service } = await openStorage(config);
   try {
     // what the sweep expires reaches progress subscribers and the webhook outbox
-    const operations = await startOperations({ config, database, store, log, serve: false });
+    const operations = await startOperations({ config, database, service, log, serve: false });
     const report = await runCleanup({
       database,
-      store,
+      service,
       sessions,
       assets,
       layout,
@@ -23,7 +23,8 @@ try {
       prune: () => operations.prune(),
     });
     await operations.close();
-    await store.hashes.close();
+    await service.hashes.close();
+    await locker.close();
     process.stdout.write(`${JSON.stringify(report ?? { skipped: 'another instance is sweeping' })}\n`);
   } finally {
     await database.close();

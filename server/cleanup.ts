@@ -5,14 +5,14 @@ import { schedule } from 'node-cron';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import type { ChunkStore } from '../store/chunk-store.js';
 import type { StorageLayout } from '../store/layout.js';
 import { removeOrphans } from '../store/orphans.js';
+import type { UploadService } from '../store/upload-service.js';
 import type { Logger } from './logger.js';
 
 export interface CleanupDeps {
   database: Database;
-  store: ChunkStore;
+  service: UploadService;
   sessions: SessionRepository;
   assets: AssetRepository;
   layout: StorageLayout;
@@ -37,7 +37,7 @@ export const CLEANUP_LEASE = 'upload-cleanup';
 export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport | undefined> {
   const report = await deps.database.exclusive(CLEANUP_LEASE, async () => {
     const started = performance.now();
-    const expired = await deps.store.deleteExpired();
+    const expired = await deps.service.expireStale();
     const orphans = await removeOrphans(
       deps.layout,
       deps.sessions,

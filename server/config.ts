@@ -33,13 +33,15 @@ export interface Config {
   /** A connection that neither sends nor receives a byte for this long is closed. */
   idleTimeoutMs: number;
   /** Largest upload per asset type, in bytes; the keys are the asset types accepted. */
-  assetTypeLimits: Readonly<Record<string, number>>;
+  assetTypeLimits: ReadonlyMap<string, number>;
   /** Upload creations allowed per owner per rolling hour; 0 turns the limit off. */
   uploadsPerHour: number;
   /** Unfinished sessions an owner may hold at once; 0 turns the cap off. */
   maxActiveSessions: number;
   /** Largest body accepted by the single-shot POST /storage/upload. */
   singleUploadMax: number;
+  /** Data requests (PATCH, chunk, single-shot) one user may have in flight per instance; 0: no cap. */
+  maxConcurrentWritesPerUser: number;
   jwt: { issuer: string | undefined; audience: string | undefined; clockToleranceSeconds: number };
   /** Files on disk younger than this are never removed as orphans by the cleanup sweep. */
   orphanGraceMs: number;
@@ -71,14 +73,14 @@ export interface WebhookConfig {
   timeoutMs: number;
 }
 
-export const DEFAULT_ASSET_TYPE_LIMITS: Readonly<Record<string, number>> = {
-  model: 2 * 1024 ** 3,
-  texture: 512 * 1024 ** 2,
-  audio: 1024 ** 3,
-  video: 20 * 1024 ** 3,
-  image: 100 * 1024 ** 2,
-  other: 5 * 1024 ** 3,
-};
+export const DEFAULT_ASSET_TYPE_LIMITS: ReadonlyMap<string, number> = new Map([
+  ['model', 2 * 1024 ** 3],
+  ['texture', 512 * 1024 ** 2],
+  ['audio', 1024 ** 3],
+  ['video', 20 * 1024 ** 3],
+  ['image', 100 * 1024 ** 2],
+  ['other', 5 * 1024 ** 3],
+]);
 
 export { LOG_LEVELS, type LogLevel };
 
@@ -117,7 +119,7 @@ const duration = (name: string) =>
 
 /** "model=2GiB,video=20GiB": overrides or adds asset types on top of the defaults. */
 const assetTypeLimits = z.string().transform((text, ctx) => {
-  const limits: Record<string, number> = { ...DEFAULT_ASSET_TYPE_LIMITS };
+  const limits = new Map(DEFAULT_ASSET_TYPE_LIMITS);
   for (const entry of text
     .split(',')
     .map((e) => e.trim())
@@ -131,9 +133,9 @@ const assetTypeLimits = z.string().transform((text, ctx) => {
       });
       return z.NEVER;
     }
-    limits[name] = bytes;
+    limits.set(name, bytes);
   }
-  return limits;
+  return limits as ReadonlyMap<string, number>;
 });
 
 const count = (name: string, fallback: number) =>
@@ -182,10 +184,11 @@ const EnvSchema = z.object({
   MAX_UPLOAD_SIZE: size('MAX_UPLOAD_SIZE').default(0),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE').default(10_000),
   IDLE_TIMEOUT: duration('IDLE_TIMEOUT').default(60_000),
-  ASSET_TYPE_LIMITS: assetTypeLimits.default({ ...DEFAULT_ASSET_TYPE_LIMITS }),
+  ASSET_TYPE_LIMITS: assetTypeLimits.default(new Map(DEFAULT_ASSET_TYPE_LIMITS)),
   UPLOADS_PER_HOUR: count('UPLOADS_PER_HOUR', 100),
   MAX_ACTIVE_SESSIONS: count('MAX_ACTIVE_SESSIONS', 100),
   SINGLE_UPLOAD_MAX: size('SINGLE_UPLOAD_MAX').default(50 * 1024 * 1024),
+  MAX_CONCURRENT_WRITES: count('MAX_CONCURRENT_WRITES', 32),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE').default(30_000),
@@ -248,6 +251,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     uploadsPerHour: e.UPLOADS_PER_HOUR,
     maxActiveSessions: e.MAX_ACTIVE_SESSIONS,
     singleUploadMax: e.SINGLE_UPLOAD_MAX,
+    maxConcurrentWritesPerUser: e.MAX_CONCURRENT_WRITES,
     jwt: {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,

@@ -4,7 +4,7 @@
 // while, this empties the block pool, runs full collections so the heap shrinks and the buffers go
 // back to the allocator, and has the allocator hand its free pages to the kernel; once more an
 // idle period later.
-import type { ChunkStore } from '../store/chunk-store.js';
+import type { UploadWriter } from '../store/upload-writer.js';
 import type { HeapTrim } from './heap-trim.js';
 import type { Logger } from './logger.js';
 import { builtinBehindFlag } from './v8-builtin.js';
@@ -34,7 +34,7 @@ export interface IdleReleaseOptions {
 }
 
 /** Starts watching; returns the function that stops it. */
-export function releaseMemoryWhenIdle(store: ChunkStore, log: Logger, options: IdleReleaseOptions = {}): () => void {
+export function releaseMemoryWhenIdle(store: UploadWriter, log: Logger, options: IdleReleaseOptions = {}): () => void {
   const { idleMs = IDLE_RELEASE_MS, trimHeap, onRelease } = options;
   let seen = store.writesStarted;
   let quietSince = Date.now();

@@ -1,15 +1,20 @@
 // The package entry: build and mount the upload server in another app, or use its pieces (the
-// ChunkStore DataStore under a plain @tus/server, the repositories, webhook signature checks).
+// upload service, its ChunkStore DataStore under a plain @tus/server, the repositories, webhook
+// signature checks).
 
 export { AssetRepository } from '../db/asset-repository.js';
 export { type Database, type DatabaseOptions, openDatabase } from '../db/client.js';
 export type { Asset, UploadSession, UploadStatus } from '../db/schema.js';
 export { SessionRepository } from '../db/session-repository.js';
-export { CHUNK_STORE_EXTENSIONS, ChunkStore, type ChunkStoreOptions } from '../store/chunk-store.js';
+export { ChunkStore } from '../store/chunk-store.js';
 export { UploadError } from '../store/errors.js';
 export type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEventMap, UploadEvents } from '../store/events.js';
 export { StorageLayout } from '../store/layout.js';
-export type { UploadRequest } from '../store/request-context.js';
+export { MemoryLocker } from '../store/lock/memory-locker.js';
+export { PgLocker } from '../store/lock/pg-locker.js';
+export type { UploadLocker } from '../store/lock/upload-locker.js';
+export { UploadPolicy } from '../store/upload-policy.js';
+export { UploadService, type UploadServiceOptions } from '../store/upload-service.js';
 export { type AppDeps, createApp } from './app.js';
 export { type AuthConfig, type Config, ConfigError, loadConfig, type WebhookConfig } from './config.js';
 export { createServer, type ServerConfig, type UploadServer } from './create-server.js';

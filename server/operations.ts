@@ -4,7 +4,7 @@
 import type { Database } from '../db/client.js';
 import { UploadEventRepository } from '../db/upload-event-repository.js';
 import { WebhookOutboxRepository } from '../db/webhook-outbox-repository.js';
-import type { ChunkStore } from '../store/chunk-store.js';
+import type { UploadService } from '../store/upload-service.js';
 import type { Config } from './config.js';
 import { attachHooks, type UploadHooks } from './hooks.js';
 import { type EventBus, openEventBus } from './live/event-bus.js';
@@ -19,7 +19,7 @@ import { WebhookWorker } from './webhooks/worker.js';
 export interface OperationsDeps {
   config: Config;
   database: Database;
-  store: ChunkStore;
+  service: UploadService;
   log: Logger;
   hooks?: UploadHooks | undefined;
   /**
@@ -48,7 +48,7 @@ export interface Operations {
 }
 
 export async function startOperations(deps: OperationsDeps): Promise<Operations> {
-  const { config, database, store, log } = deps;
+  const { config, database, service, log } = deps;
   const eventsLog = moduleLogger(log, 'events');
   // the event log is derived from the sessions: it may lose its last rows in a crash
   const events = new UploadEventRepository(database.relaxed);
@@ -57,10 +57,10 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
   const serve = deps.serve !== false;
   const url = database.kind === 'postgres' && serve ? config.databaseUrl : undefined;
   const bus = await openEventBus(database, url, eventsLog);
-  const recorder = new EventRecorder(store.events, events, bus, eventsLog);
+  const recorder = new EventRecorder(service.events, events, bus, eventsLog);
   const feed = new ProgressFeed({ events, bus, heartbeatMs: config.sseHeartbeatMs, log: eventsLog });
-  const detachLog = logUploadEvents(store.events, moduleLogger(log, 'uploads'));
-  const detachHooks = deps.hooks ? attachHooks(store.events, deps.hooks, moduleLogger(log, 'hooks')) : undefined;
+  const detachLog = logUploadEvents(service.events, moduleLogger(log, 'uploads'));
+  const detachHooks = deps.hooks ? attachHooks(service.events, deps.hooks, moduleLogger(log, 'hooks')) : undefined;
 
   let worker: WebhookWorker | undefined;
   let writer: OutboxWriter | undefined;
@@ -70,7 +70,7 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
       webhooksLog.warn('WEBHOOK_URL is set without WEBHOOK_SECRET: webhooks are not signed');
     const delivery = serve ? new WebhookWorker(outbox, config.webhook, webhooksLog) : undefined;
     worker = delivery;
-    writer = new OutboxWriter(store.events, outbox, () => delivery?.kick(), webhooksLog);
+    writer = new OutboxWriter(service.events, outbox, () => delivery?.kick(), webhooksLog);
   }
 
   return {

@@ -2,14 +2,12 @@
 // express app, the cleanup schedule; returns a handle to stop it gracefully.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemoryLocker } from '@tus/server';
 import type { Express } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import type { ChunkStore } from '../store/chunk-store.js';
-import { PgLocker } from '../store/pg-locker.js';
 import { recoverUploads } from '../store/recovery.js';
+import type { UploadService } from '../store/upload-service.js';
 import { createApp } from './app.js';
 import { createVerifier } from './auth.js';
 import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
@@ -39,7 +37,7 @@ export interface RunningServer {
   port: number;
   config: Config;
   database: Database;
-  store: ChunkStore;
+  service: UploadService;
   sessions: SessionRepository;
   assets: AssetRepository;
   log: Logger;
@@ -58,19 +56,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
-  const { layout, database, sessions, assets, store } = await openStorage(config, options.database);
+  const { layout, database, sessions, assets, locker, service } = await openStorage(config, options.database);
   // before crash repair, so uploads it finishes are announced too
-  const operations = await startOperations({ config, database, store, log, hooks: options.hooks });
-  const repaired = await recoverUploads(store, sessions, layout, moduleLogger(log, 'recovery'));
+  const operations = await startOperations({ config, database, service, log, hooks: options.hooks });
+  const repaired = await recoverUploads(service, sessions, layout, moduleLogger(log, 'recovery'));
   if (repaired.finalized + repaired.failed + repaired.reset > 0) log.warn(repaired, 'repaired uploads after a restart');
 
   const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);
-  // with a shared database several instances may serve one upload: lock in PostgreSQL
-  const pgLocker = config.databaseUrl
-    ? new PgLocker({ url: config.databaseUrl, acquireTimeoutMs: config.lockTimeoutMs })
-    : undefined;
-  const locker = pgLocker ?? new MemoryLocker({ acquireLockTimeout: config.lockTimeoutMs });
-  const metrics = new Metrics(sessions, store.events, config.tusPath);
+  const metrics = new Metrics(sessions, service.events, config.tusPath);
   const app = createApp({
     config,
     log,
@@ -78,9 +71,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     layout,
     sessions,
     assets,
-    store,
+    service,
     verifier,
-    locker,
     metrics,
     feed: operations.feed,
     embedded: options.listen === false,
@@ -103,7 +95,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const cleanupDeps = {
     database,
-    store,
+    service,
     sessions,
     assets,
     layout,
@@ -117,7 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const stopReleasing =
     options.listen === false
       ? undefined
-      : releaseMemoryWhenIdle(store, log, {
+      : releaseMemoryWhenIdle(service.writes, log, {
           trimHeap: await loadHeapTrim(log),
           onRelease: () => metrics.observeIdleRelease(),
         });
@@ -128,10 +120,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await cleanup.stop();
       stopReleasing?.();
       operations.endStreams();
-      await stopHttp(server, store, config.shutdownGraceMs);
+      await stopHttp(server, service, config.shutdownGraceMs);
       await operations.close();
-      await pgLocker?.close();
-      await store.hashes.close();
+      await locker.close();
+      await service.hashes.close();
       if (!options.database) await database.close();
     })();
     return closing;
@@ -141,7 +133,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     port,
     config,
     database,
-    store,
+    service,
     sessions,
     assets,
     log,
@@ -157,12 +149,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
  * durable offset (their clients get the offset and resume elsewhere); other requests get
  * `graceMs` to finish before their connections are closed; then the last writes settle.
  */
-async function stopHttp(server: http.Server, store: ChunkStore, graceMs: number): Promise<void> {
+async function stopHttp(server: http.Server, service: UploadService, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  store.stopWriting();
+  service.writes.stopWriting();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
   clearTimeout(timer);
-  await store.idle(graceMs);
+  await service.writes.idle(graceMs);
 }

@@ -1,11 +1,15 @@
 // The storage side of a server, built from the configuration: data directory layout, database
-// (opened unless given, and migrated), repositories and the ChunkStore. Shared by the server and
-// the one-shot commands (cleanup).
+// (opened unless given, and migrated), repositories, upload locks and the upload service. Shared by
+// the server and the one-shot commands (cleanup).
 import { AssetRepository } from '../db/asset-repository.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
-import { ChunkStore } from '../store/chunk-store.js';
 import { StorageLayout } from '../store/layout.js';
+import { MemoryLocker } from '../store/lock/memory-locker.js';
+import { PgLocker } from '../store/lock/pg-locker.js';
+import type { UploadLocker } from '../store/lock/upload-locker.js';
+import { UploadPolicy } from '../store/upload-policy.js';
+import { UploadService } from '../store/upload-service.js';
 import type { Config } from './config.js';
 
 export interface Storage {
@@ -13,7 +17,8 @@ export interface Storage {
   database: Database;
   sessions: SessionRepository;
   assets: AssetRepository;
-  store: ChunkStore;
+  locker: UploadLocker;
+  service: UploadService;
 }
 
 export function databaseOptionsFor(config: Config) {
@@ -29,12 +34,18 @@ export async function openStorage(config: Config, database?: Database): Promise<
   await db.migrate();
   const sessions = new SessionRepository(db.db);
   const assets = new AssetRepository(db.db);
-  const store = new ChunkStore({
+  // with a shared database several instances may serve one upload: lock in PostgreSQL
+  const locker = config.databaseUrl
+    ? new PgLocker({ url: config.databaseUrl, acquireTimeoutMs: config.lockTimeoutMs })
+    : new MemoryLocker(config.lockTimeoutMs);
+  const service = new UploadService({
     layout,
     sessions,
     assets,
+    locker,
+    policy: new UploadPolicy(config),
     defaultChunkSize: config.chunkSize,
     sessionTtlMs: config.sessionTtlMs,
   });
-  return { layout, database: db, sessions, assets, store };
+  return { layout, database: db, sessions, assets, locker, service };
 }

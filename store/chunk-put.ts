@@ -68,7 +68,7 @@ export async function storeNumberedChunk(
       await hashRange(file, start, protectedEnd, [onDisk]);
       if (onDisk.digest('hex') !== put.protectedDigest) throw differentChunk(chunkNumber);
     }
-    const updated = await deps.sessions.recordChunk(id, chunkNumber, put.digest, deps.nextExpiry());
+    const updated = await deps.sessions.recordChunk(session.ownerId, id, chunkNumber, put.digest, deps.nextExpiry());
     if (!updated) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
     deps.events.emit('progress', {
       id,

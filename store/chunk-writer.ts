@@ -18,6 +18,10 @@ export interface ChunkWrite {
   chunkSize: number;
   /** Upload length, when known: no byte past it is written. */
   length: number | undefined;
+  /** With no length known yet: the most bytes the upload may reach. */
+  maxLength: number;
+  /** The body ends the upload: with no length known, its end becomes the length. */
+  ends?: boolean | undefined;
   start: number;
   /** The upload's running hashes, exactly at `start`. */
   hasher: UploadHasher;
@@ -42,7 +46,8 @@ type PendingChunk = [number, Promise<string>];
 const MAX_BLOCKS_IN_FLIGHT = 2;
 
 export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: ChunkWrite): Promise<number> {
-  const { file, chunkSize, length, hasher, blocks } = w;
+  const { file, chunkSize, hasher, blocks } = w;
+  let length = w.length;
   let position = w.start;
   let block: Buffer | undefined;
   let filled = 0;
@@ -124,7 +129,12 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
       while (rest.length > 0) {
         const boundary = (Math.floor(position / chunkSize) + 1) * chunkSize;
         const limit = length === undefined ? boundary : Math.min(boundary, length);
-        if (limit <= position) throw new Error(`write past the upload length ${length}`);
+        if (limit <= position) {
+          throw new UploadError('payload_too_large', `the body runs past the upload's length of ${length} bytes`);
+        }
+        if (length === undefined && position + rest.length > w.maxLength) {
+          throw new UploadError('payload_too_large', `the upload may not grow past ${w.maxLength} bytes`);
+        }
         block ??= blocks.take();
         const count = Math.min(rest.length, limit - position, block.length - filled);
         rest.copy(block, filled, 0, count);
@@ -155,6 +165,7 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
         `the server is shutting down; the upload is stored up to byte ${durableOffset}, resume from there`,
       );
     }
+    if (w.ends && length === undefined) length = position;
     // A final partial chunk completes when the length is reached, even if it was declared late
     // (creation-defer-length) and this request carried no bytes at all.
     const last = length ? Math.ceil(length / chunkSize) : 0;

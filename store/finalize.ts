@@ -22,12 +22,20 @@ export interface FinalizeDeps {
   events: UploadEvents;
 }
 
-/** `loaded`: the session row as just read by the caller, saving a read. */
-export async function finalizeUpload(deps: FinalizeDeps, sessionId: string, loaded?: UploadSession): Promise<Asset> {
+export interface FinalizeTarget {
+  ownerId: string;
+  sessionId: string;
+  /** The session row as just read by the caller, saving a read. */
+  loaded?: UploadSession | undefined;
+}
+
+/** The caller holds the upload's lock. */
+export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget): Promise<Asset> {
   const { layout, sessions, hashes } = deps;
+  const { ownerId, sessionId, loaded } = request;
   const started = performance.now();
   const session = loaded?.id === sessionId ? loaded : await sessions.find(sessionId);
-  if (!session) throw new UploadError('not_found', `upload ${sessionId} not found`);
+  if (!session || session.ownerId !== ownerId) throw new UploadError('not_found', `upload ${sessionId} not found`);
   if (session.status === 'completed') {
     const existing = await deps.assets.findBySession(sessionId);
     if (existing) return existing;
@@ -59,7 +67,7 @@ export async function finalizeUpload(deps: FinalizeDeps, sessionId: string, load
       `upload ${sessionId} has ${session.uploadOffset} of ${length} bytes; send the rest first`,
     );
   }
-  const assetId = await sessions.reserveAssetId(sessionId, randomUUID());
+  const assetId = await sessions.reserveAssetId(ownerId, sessionId, randomUUID());
   const relativePath = layout.assetRelativePath(session.ownerId, assetId, session.filename);
   const target = layout.resolve(relativePath);
   const source = layout.uploadPath(sessionId);
@@ -117,7 +125,7 @@ async function assertDeclaredDigest(deps: FinalizeDeps, session: UploadSession, 
   const declared = session.metadata.sha256?.trim().toLowerCase();
   if (!declared || declared === digest) return;
   const message = `the uploaded bytes have sha256 ${digest}, not the ${declared} declared in metadata; no asset was made`;
-  const failed = await deps.sessions.transition(session.id, 'failed', { error: message });
+  const failed = await deps.sessions.transition(session.ownerId, session.id, 'failed', { error: message });
   if (failed.ok) deps.events.status(failed.session);
   deps.hashes.forget(session.id);
   throw new UploadError('checksum_mismatch', message);

@@ -3,8 +3,8 @@
 // bytes actually on disk (set back to the last chunk the file still holds).
 import { stat } from 'node:fs/promises';
 import type { SessionRepository } from '../db/session-repository.js';
-import type { ChunkStore } from './chunk-store.js';
 import type { StorageLayout } from './layout.js';
+import type { UploadService } from './upload-service.js';
 
 export interface RecoveryReport {
   finalized: number;
@@ -17,7 +17,7 @@ export interface RecoveryLog {
 }
 
 export async function recoverUploads(
-  store: ChunkStore,
+  service: UploadService,
   sessions: SessionRepository,
   layout: StorageLayout,
   log: RecoveryLog,
@@ -27,7 +27,8 @@ export async function recoverUploads(
     if (session.assetId) continue;
     const size = await fileSize(layout.uploadPath(session.id));
     if (size === undefined && session.uploadOffset > 0) {
-      await store.transition(session.id, 'failed', 'its data file is missing').catch(() => {});
+      // a session that cannot be marked failed now is looked at again at the next start
+      await service.fail(session, 'its data file is missing').catch(() => {});
       log.warn({ upload_id: session.id }, 'upload data file missing; session marked failed');
       report.failed++;
       continue;
@@ -45,11 +46,11 @@ export async function recoverUploads(
   }
   for (const session of await sessions.findUnfinalized()) {
     try {
-      await store.finalize(session.id);
+      await service.repairFinalize(session);
       report.finalized++;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      await store.transition(session.id, 'failed', `finalising failed after a restart: ${message}`).catch(() => {});
+      await service.fail(session, `finalising failed after a restart: ${message}`).catch(() => {});
       log.warn({ upload_id: session.id, err: message }, 'could not finish an interrupted finalise');
       report.failed++;
     }

@@ -1,23 +1,23 @@
 // The seed's REST API for chunked uploads, over the same sessions and store as tus: initiate,
 // status, chunk by number (any order, several at once), complete, pause, resume, cancel, list.
-import { randomBytes } from 'node:crypto';
 import express, { type Request, Router } from 'express';
 import { z } from 'zod';
 import { UPLOAD_STATUSES, type UploadSession } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
 import { parseUploadChecksum } from '../../store/checksum.js';
-import type { ChunkStore } from '../../store/chunk-store.js';
 import { UploadError } from '../../store/errors.js';
+import type { UploadService } from '../../store/upload-service.js';
 import { principalOf } from '../auth.js';
-import type { UploadPolicy } from '../upload-policy.js';
+import type { WriteSlots } from '../write-slots.js';
 import { assetView } from './asset-view.js';
 import { sessionView } from './session-view.js';
 import { parseOrThrow } from './validate.js';
 
 export interface ChunkedUploadDeps {
+  /** Listing only: every read or change of one session goes through the service. */
   sessions: SessionRepository;
-  store: ChunkStore;
-  policy: UploadPolicy;
+  service: UploadService;
+  writeSlots: WriteSlots;
   tusPath: string;
 }
 
@@ -52,29 +52,17 @@ const ChunkQuery = z.object({
 });
 
 export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
-  const { sessions, store, policy } = deps;
+  const { sessions, service } = deps;
   const router = Router();
   const json = express.json({ limit: '64kb' });
   const uploadUrl = (req: Request, id: string) => `${req.protocol}://${req.get('host')}${deps.tusPath}/${id}`;
 
-  const ownSession = async (req: Request): Promise<UploadSession> => {
-    const id = String(req.params.id);
-    const session = await sessions.find(id);
-    if (!session) throw new UploadError('not_found', `upload session ${id} not found`);
-    if (session.ownerId !== principalOf(req).sub) {
-      throw new UploadError('forbidden', `upload session ${id} belongs to another user`);
-    }
-    return session;
-  };
+  const ownSession = (req: Request): Promise<UploadSession> => service.get(principalOf(req).sub, String(req.params.id));
 
   router.post('/', json, async (req, res) => {
     const body = parseOrThrow(InitiateBody, req.body, 'upload session');
     const owner = principalOf(req).sub;
-    await policy.assertMayCreate(owner, body.asset_type, body.file_size);
-    const id = randomBytes(16).toString('hex');
-    const session = await store.createSession({
-      id,
-      ownerId: owner,
+    const session = await service.create(owner, {
       length: body.file_size,
       metadata: {
         ...body.metadata,
@@ -131,37 +119,26 @@ export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
         : sha256
           ? { algorithm: 'sha256' as const, digest: Buffer.from(sha256, 'hex') }
           : undefined;
-    const updated = await store.writeChunk(session.id, chunk_number, req, checksum);
+    const owner = principalOf(req).sub;
+    const updated = await deps.writeSlots.run(owner, () =>
+      service.putChunk(owner, session.id, chunk_number, req, checksum),
+    );
     res.json(sessionView(updated, uploadUrl(req, session.id)));
   });
 
   router.post('/:id/complete', async (req, res) => {
-    const session = await ownSession(req);
-    const asset = await store.finalize(session.id);
+    const asset = await service.complete(principalOf(req).sub, String(req.params.id));
     res.json(assetView(asset));
   });
 
-  router.post('/:id/pause', async (req, res) => {
-    const session = await ownSession(req);
-    const paused = await store.transition(session.id, 'paused');
-    res.json(sessionView(paused, uploadUrl(req, session.id)));
-  });
-
-  router.post('/:id/resume', async (req, res) => {
-    const session = await ownSession(req);
-    // the seed's table lets uploading follow uploading; resuming something not paused is a mistake
-    if (session.status !== 'paused') {
-      throw new UploadError('invalid_state', `cannot resume upload session ${session.id}: it is ${session.status}`);
-    }
-    const resumed = await store.transition(session.id, 'uploading');
-    res.json(sessionView(resumed, uploadUrl(req, session.id)));
-  });
-
-  router.post('/:id/cancel', async (req, res) => {
-    const session = await ownSession(req);
-    const cancelled = await store.cancel(session.id);
-    res.json(sessionView(cancelled, uploadUrl(req, session.id)));
-  });
+  // the seed's lifecycle changes; resuming something not paused is a mistake (see the service)
+  const changes = { pause: 'paused', resume: 'uploading', cancel: 'cancelled' } as const;
+  for (const [action, to] of Object.entries(changes)) {
+    router.post(`/:id/${action}`, async (req, res) => {
+      const changed = await service.transition(principalOf(req).sub, String(req.params.id), to);
+      res.json(sessionView(changed, uploadUrl(req, changed.id)));
+    });
+  }
 
   return router;
 }

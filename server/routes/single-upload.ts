@@ -1,21 +1,18 @@
 // POST /storage/upload: the seed's single-shot upload for small files, as multipart form data
 // (`file` plus `asset_type`, like the seed's clients send) or as a raw body with `?filename=` and
 // `?asset_type=`. It runs through the same session, store and finalise path as every other upload.
-import { randomBytes } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import busboy from 'busboy';
 import { type Request, type Response, Router } from 'express';
 import type { Asset } from '../../db/schema.js';
-import type { ChunkStore } from '../../store/chunk-store.js';
 import { UploadError } from '../../store/errors.js';
 import { principalOf } from '../auth.js';
-import type { UploadPolicy } from '../upload-policy.js';
+import type { WriteSlots } from '../write-slots.js';
 import { assetView } from './asset-view.js';
-import { type AssetDeps, deleteAsset } from './assets.js';
+import type { AssetDeps } from './assets.js';
 
 export interface SingleUploadDeps extends AssetDeps {
-  store: ChunkStore;
-  policy: UploadPolicy;
+  writeSlots: WriteSlots;
   maxBytes: number;
   tusPath: string;
 }
@@ -37,14 +34,10 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
 
   const receive = async (req: Request, stream: Readable, incoming: Incoming): Promise<Asset> => {
     const owner = principalOf(req).sub;
-    const { policy, store } = deps;
-    const limit = Math.min(deps.maxBytes, policy.limitFor(incoming.assetType));
+    const { service } = deps;
+    const limit = Math.min(deps.maxBytes, service.policy.limitFor(incoming.assetType));
     if (incoming.length !== undefined && incoming.length > deps.maxBytes) throw tooLarge();
-    await policy.assertMayCreate(owner, incoming.assetType, incoming.length);
-    const id = randomBytes(16).toString('hex');
-    await store.createSession({
-      id,
-      ownerId: owner,
+    const session = await service.create(owner, {
       length: incoming.length,
       metadata: {
         filename: incoming.filename,
@@ -52,48 +45,51 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
         ...(incoming.contentType ? { filetype: incoming.contentType } : {}),
       },
     });
-    try {
-      const limiter = new ByteLimit(limit, () =>
-        limit < deps.maxBytes
-          ? new UploadError('payload_too_large', `over the ${limit} byte limit for asset_type ${incoming.assetType}`)
-          : tooLarge(),
+    const limiter = new ByteLimit(limit, () =>
+      limit < deps.maxBytes
+        ? new UploadError('payload_too_large', `over the ${limit} byte limit for asset_type ${incoming.assetType}`)
+        : tooLarge(),
+    );
+    // a body cut short (the client went away, or the form ends inside its file) fails the write
+    // instead of leaving it waiting for bytes that never come
+    const cut = () => {
+      if (!stream.readableEnded) limiter.destroy(new UploadError('validation_error', 'the body ended early'));
+    };
+    if (stream.destroyed) cut();
+    else stream.once('close', cut);
+    // the write sees the error when it reads; it must not also count as an unhandled one
+    limiter.on('error', () => {});
+    const { session: stored, asset } = await service.append(owner, session.id, {
+      offset: 0,
+      body: stream.pipe(limiter),
+      ends: true,
+      creating: true,
+    });
+    if (!asset) {
+      await service.transition(owner, session.id, 'cancelled').catch(() => {});
+      throw new UploadError(
+        'validation_error',
+        `the body ended after ${stored.uploadOffset} of ${incoming.length ?? '?'} bytes`,
       );
-      // a body cut short (the client went away, or the form ends inside its file) fails the write
-      // instead of leaving it waiting for bytes that never come
-      const cut = () => {
-        if (!stream.readableEnded) limiter.destroy(new UploadError('validation_error', 'the body ended early'));
-      };
-      if (stream.destroyed) cut();
-      else stream.once('close', cut);
-      // the write sees the error when it reads; it must not also count as an unhandled one
-      limiter.on('error', () => {});
-      const received = await store.write(stream.pipe(limiter), id, 0);
-      if (incoming.length === undefined) {
-        await store.declareUploadLength(id, received);
-        await store.write(Readable.from([]), id, received);
-      } else if (received !== incoming.length) {
-        throw new UploadError('validation_error', `the body ended after ${received} of ${incoming.length} bytes`);
-      }
-      return await store.finalize(id);
-    } catch (error) {
-      await store.cancel(id).catch(() => {});
-      throw error;
     }
+    return asset;
   };
 
   // The seed's clients append `asset_type` after the file, so it is only known once the file is in.
-  const applyLateAssetType = async (asset: Asset, assetType: string | undefined): Promise<Asset> => {
+  const applyLateAssetType = async (owner: string, asset: Asset, assetType: string | undefined): Promise<Asset> => {
     if (!assetType || assetType === asset.assetType) return asset;
     try {
-      deps.policy.assertSize(assetType, asset.size);
+      return await deps.service.retypeAsset(owner, asset.id, assetType);
     } catch (error) {
-      await deleteAsset(deps, asset);
+      await deps.service.deleteAsset(owner, asset.id);
       throw error;
     }
-    return (await deps.assets.setAssetType(asset.id, assetType)) ?? asset;
   };
 
   router.post('/', async (req: Request, res: Response) => {
+    const owner = principalOf(req).sub;
+    const leave = deps.writeSlots.enter(owner);
+    res.once('close', leave);
     const declared = req.headers['content-length'] ? Number(req.headers['content-length']) : undefined;
     if (declared !== undefined && declared > deps.maxBytes + 64 * 1024) {
       res.setHeader('Connection', 'close');
@@ -110,7 +106,7 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
           length: undefined,
         }),
       );
-      asset = await applyLateAssetType(form.asset, form.fields.asset_type);
+      asset = await applyLateAssetType(owner, form.asset, form.fields.asset_type);
     } else {
       asset = await receive(req, req, {
         filename: query('filename') ?? 'file',

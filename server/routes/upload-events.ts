@@ -2,13 +2,13 @@
 // its owner only. A reconnecting client sends Last-Event-ID (or ?last_event_id=) and gets only
 // what it has not seen.
 import { Router } from 'express';
-import type { SessionRepository } from '../../db/session-repository.js';
 import { UploadError } from '../../store/errors.js';
+import type { UploadService } from '../../store/upload-service.js';
 import { principalOf } from '../auth.js';
 import type { ProgressFeed } from '../live/progress-feed.js';
 
 export interface UploadEventRouteDeps {
-  sessions: SessionRepository;
+  service: UploadService;
   feed: ProgressFeed;
 }
 
@@ -27,12 +27,7 @@ function lastEventId(header: string | undefined, query: unknown): number {
 export function uploadEventRoutes(deps: UploadEventRouteDeps): Router {
   const router = Router();
   router.get('/:id/events', async (req, res) => {
-    const id = String(req.params.id);
-    const session = await deps.sessions.find(id);
-    if (!session) throw new UploadError('not_found', `upload session ${id} not found`);
-    if (session.ownerId !== principalOf(req).sub) {
-      throw new UploadError('forbidden', `upload session ${id} belongs to another user`);
-    }
+    const session = await deps.service.get(principalOf(req).sub, String(req.params.id));
     const after = lastEventId(req.get('last-event-id'), req.query.last_event_id);
     await deps.feed.stream(res, session, after);
   });

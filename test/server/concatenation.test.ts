@@ -1,7 +1,7 @@
 // The tus concatenation extension: tus-js-client with parallelUploads uploads a large file as
 // partial uploads joined by a final one; a final naming someone else's part (403), an unfinished
-// part (400) or carrying Upload-Length (400) is refused; parts do not count towards the per-owner
-// creation rate limit.
+// part (400) or carrying Upload-Length (400) is refused; parts count towards the per-owner
+// creation rate limit like any upload.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
@@ -152,21 +152,21 @@ describe('concatenation', () => {
     });
   });
 
-  describe('with UPLOADS_PER_HOUR=2', () => {
+  describe('with UPLOADS_PER_HOUR=3', () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer({ UPLOADS_PER_HOUR: '2', MAX_ACTIVE_SESSIONS: '2' });
+      server = await startTestServer({ UPLOADS_PER_HOUR: '3' });
     });
     after(async () => {
       await server.stop();
     });
 
-    it('does not count partial uploads towards the rate limit', async () => {
+    it('counts partial uploads towards the rate limit like any other creation', async () => {
       const owner = uniqueOwner('concat-rate');
-      const pieces = Array.from({ length: 5 }, (_, i) => randomBytes(1000 + i));
+      const pieces = [randomBytes(1000), randomBytes(1001)];
       const urls: string[] = [];
       for (const piece of pieces) urls.push(await finishedPart(server.tusUrl, owner, piece));
-      // five parts created, still room for two uploads this hour: the final and one more
+      // two parts created: room for one more creation this hour, the final
       const final = await tusRequest('POST', server.tusUrl, {
         owner,
         headers: {
@@ -180,13 +180,14 @@ describe('concatenation', () => {
       expect(asset?.size).to.equal(Buffer.concat(pieces).length);
       expect(asset?.sha256, 'the parts joined in order').to.equal(sha256(Buffer.concat(pieces)));
 
-      const second = await createUpload(server.tusUrl, { owner, length: 10 });
-      expect(second.reply.status).to.equal(201);
-      const third = await tusRequest('POST', server.tusUrl, {
+      const part = await tusRequest('POST', server.tusUrl, {
         owner,
-        headers: { 'Upload-Length': '10', 'Upload-Metadata': `filename ${Buffer.from('x').toString('base64')}` },
+        headers: { 'Upload-Length': '10', 'Upload-Concat': 'partial' },
       });
-      expect(third.status, 'the limit still applies to whole uploads').to.equal(429);
+      expect(part.status, 'a fourth creation, even a part, is over the limit').to.equal(429);
+      expect(part.headers.get('retry-after')).to.match(/^\d+$/);
+      const sessions = await server.sessions.listByOwner(owner, { limit: 10, offset: 0 });
+      expect(sessions.length, 'the refused part was not created').to.equal(3);
     });
   });
 });

@@ -128,7 +128,7 @@ describe('crash repair at start-up', () => {
     // the states a crash inside finalise leaves: asset id reserved, and the data file already
     // renamed into assets/ (moved), still in uploads/ (reserved), or gone from both (lost)
     const reservedIds = new Map<string, string>();
-    for (const { id } of received) reservedIds.set(id, await first.sessions.reserveAssetId(id, randomUUID()));
+    for (const { id } of received) reservedIds.set(id, await first.sessions.reserveAssetId(owner, id, randomUUID()));
     const movedTarget = layout.resolve(layout.assetRelativePath(owner, reservedIds.get(moved.id) ?? '', 'moved.bin'));
     await mkdir(path.dirname(movedTarget), { recursive: true });
     await rename(dataFileOf(first.dataDir, moved.id), movedTarget);
@@ -150,7 +150,10 @@ describe('crash repair at start-up', () => {
     expect(await second.assets.findBySession(lost.id)).to.equal(undefined);
 
     // finalising again, at the same time and through the REST route, returns the same asset
-    const again = await Promise.all([second.store.finalize(moved.id), second.store.finalize(moved.id)]);
+    const again = await Promise.all([
+      second.service.complete(owner, moved.id),
+      second.service.complete(owner, moved.id),
+    ]);
     expect(again.map((a) => a.id)).to.deep.equal([reservedIds.get(moved.id), reservedIds.get(moved.id)]);
     const api2 = new StorageApi(second.url, owner);
     const viaRest = await api2.complete(reserved.id);

@@ -13,10 +13,13 @@ import {
   ChunkStore,
   createServer,
   loadConfig,
+  MemoryLocker,
   type ProgressEvent,
   SessionRepository,
   StorageLayout,
+  UploadPolicy,
   type UploadServer,
+  UploadService,
   type UploadSession,
 } from 'tus-chunk-server';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files.js';
@@ -121,25 +124,33 @@ describe('embedding', () => {
     const layout = new StorageLayout(`${dir}/plain-tus`);
     await layout.init();
     const sessions = new SessionRepository(database.db);
-    const store = new ChunkStore({
+    const service = new UploadService({
       layout,
       sessions,
       assets: new AssetRepository(database.db),
+      locker: new MemoryLocker(),
+      policy: new UploadPolicy({
+        assetTypeLimits: new Map([['other', 1024 ** 3]]),
+        maxUploadSize: 0,
+        uploadsPerHour: 0,
+        maxActiveSessions: 0,
+      }),
       defaultChunkSize: 5 * 1024 * 1024,
       sessionTtlMs: 3_600_000,
     });
-    const tus = new TusServer({
-      path: '/uploads',
-      datastore: store,
-      async onUploadFinish(_req, done) {
-        const asset = await store.finish(done.id);
-        return asset ? { headers: { 'Upload-Asset-Id': asset.id } } : {};
-      },
-    });
-    // the store takes the owner of a new upload from the request context
-    const { url, server } = await listen(
-      (req, res) => void store.requests.run({ ownerId: 'plain' }, () => tus.handle(req, res)),
-    );
+    // one @tus/server per request, over a store bound to the owner the application authenticated
+    const tusFor = (owner: string) => {
+      const store = new ChunkStore(service, owner);
+      return new TusServer({
+        path: '/uploads',
+        datastore: store,
+        async onUploadFinish(_req, done) {
+          const asset = await store.assetOf(done.id);
+          return asset ? { headers: { 'Upload-Asset-Id': asset.id } } : {};
+        },
+      });
+    };
+    const { url, server } = await listen((req, res) => void tusFor('plain').handle(req, res));
     try {
       const file = await randomFile(dir, 2000, 'tus.bin');
       const result = await tusUploadFile(`${url}/uploads`, file);

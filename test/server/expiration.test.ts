@@ -74,7 +74,7 @@ describe('expiration', () => {
 
       await waitFor(() => Date.now() > expiresAt + 200, { what: 'the TTL to pass' });
       // a cleanup sweep leaves it alone too
-      await server.store.deleteExpired();
+      await server.service.expireStale();
       const head = await tusRequest('HEAD', url, { owner });
       expect(head.status).to.equal(200);
       expect(head.headers.get('upload-offset')).to.equal('2048');

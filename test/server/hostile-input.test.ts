@@ -300,7 +300,7 @@ describe('hostile input', () => {
       await socketExchange(server.url, [head, randomBytes(5000)], { endAfterWrite: true, timeoutMs: 2000 });
       await cancelledSessionOf(owner);
       const waited = performance.now();
-      await server.store.idle(5000);
+      await server.service.writes.idle(5000);
       expect(performance.now() - waited, 'no write left waiting for bytes that never come').to.be.below(1000);
       expect(await uploadsNow()).to.deep.equal(before);
     });

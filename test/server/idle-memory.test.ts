@@ -17,13 +17,15 @@ describe('idle memory release', () => {
 
   it('lets the kept write blocks go and trims the C heap once no upload has been written to for the idle time', async () => {
     let trims = 0;
-    const stop = releaseMemoryWhenIdle(server.store, server.log, { idleMs: 300, trimHeap: () => trims++ });
+    const stop = releaseMemoryWhenIdle(server.service.writes, server.log, { idleMs: 300, trimHeap: () => trims++ });
     try {
       const result = await tusUploadSource(server.tusUrl, randomBytes(3 * 1024 * 1024), { owner: uniqueOwner('idle') });
       expect(result.assetId).to.be.a('string');
       // the upload's blocks came back to the pool when it ended
-      expect(server.store.keptBufferBytes).to.be.greaterThan(0);
-      await waitFor(async () => server.store.keptBufferBytes === 0, { what: 'the kept blocks to be released' });
+      expect(server.service.writes.keptBufferBytes).to.be.greaterThan(0);
+      await waitFor(async () => server.service.writes.keptBufferBytes === 0, {
+        what: 'the kept blocks to be released',
+      });
       // once at once, and once more an idle period later
       await waitFor(async () => trims === 2, { what: 'the heap to be trimmed twice' });
     } finally {
@@ -33,7 +35,7 @@ describe('idle memory release', () => {
 
   it('keeps them while uploads keep coming', async () => {
     let trims = 0;
-    const stop = releaseMemoryWhenIdle(server.store, server.log, { idleMs: 1500, trimHeap: () => trims++ });
+    const stop = releaseMemoryWhenIdle(server.service.writes, server.log, { idleMs: 1500, trimHeap: () => trims++ });
     try {
       const owner = uniqueOwner('busy');
       const started = Date.now();
@@ -41,7 +43,7 @@ describe('idle memory release', () => {
       while (Date.now() - started < 2500) {
         await tusUploadSource(server.tusUrl, randomBytes(512 * 1024), { owner });
       }
-      expect(server.store.keptBufferBytes).to.be.greaterThan(0);
+      expect(server.service.writes.keptBufferBytes).to.be.greaterThan(0);
       expect(trims).to.equal(0);
     } finally {
       stop();

@@ -91,7 +91,7 @@ describe('behind nginx', () => {
     const env = { CHUNK_SIZE: '5MiB', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) };
     servers.push(await startTestServerAt(shared, env), await startTestServerAt(shared, env));
     const received = servers.map(() => [] as ProgressEvent[]);
-    for (const [i, s] of servers.entries()) s.store.events.on('progress', (e) => received[i]?.push(e));
+    for (const [i, s] of servers.entries()) s.service.events.on('progress', (e) => received[i]?.push(e));
 
     const port = await freePort();
     await writeFile(

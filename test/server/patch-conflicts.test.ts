@@ -112,7 +112,7 @@ describe('PATCH bodies that lie, and PATCHes that race', () => {
     expect(exchange.statuses, exchange.response.slice(0, 300)).to.include(400);
     expect(exchange.statuses.filter((s) => s !== 204 && s !== 400)).to.deep.equal([]);
     // the connection is closed at the garbage; what the PATCH received up to then is kept
-    await server.store.idle(10_000);
+    await server.service.writes.idle(10_000);
     const offset = await headOffset(url, owner);
     expect(offset).to.be.within(1000, 1000 + declared);
     const snapshot = await snapshotUpload(server, id);
@@ -137,7 +137,7 @@ describe('PATCH bodies that lie, and PATCHes that race', () => {
       exchange.response.slice(0, 300),
     ).to.deep.equal([]);
     // the body ends early: what had been read is committed, never more than was sent
-    await server.store.idle(10_000);
+    await server.service.writes.idle(10_000);
     const offset = await headOffset(url, owner);
     console.log(`      ${sent} bytes sent of ${source.length} declared; ${offset} kept`);
     expect(offset).to.be.at.most(sent);
@@ -255,7 +255,7 @@ describe('PATCH bodies that lie, and PATCHes that race', () => {
       outcomes.push(`${a.status}/${b.status}@${start}+${headStart}`);
 
       // committed once both requests are over; the region after `start` is one body's bytes
-      await server.store.idle(10_000);
+      await server.service.writes.idle(10_000);
       const offset = await headOffset(url, owner);
       const advanced = [a, b].filter((e) => e.status === 204 && (e.offset ?? start) > start);
       expect(advanced.length, `round ${round}: ${JSON.stringify([a, b])}`).to.be.at.most(1);

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { expect } from 'chai';
-import { requestBody } from '../../server/request-body.js';
+import { requestBody } from '../../server/tus/request-body.js';
 import { isUploadError } from '../../store/errors.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -70,7 +70,7 @@ describe('resuming interrupted uploads', () => {
       expect(offset).to.be.at.most(sent);
       // the server commits what it received from the cut-off request; once that write is over the
       // offset no longer moves
-      await server.store.idle(10_000);
+      await server.service.writes.idle(10_000);
       const settled = await headOffset(url, owner);
       expect(settled).to.be.at.least(offset);
       expect(settled).to.be.at.most(sent);

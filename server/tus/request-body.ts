@@ -5,8 +5,8 @@
 // answer) or when the client goes away (so the bytes that did arrive can be kept). More bytes than
 // allowed is a 413.
 import type { IncomingMessage } from 'node:http';
-import { UploadError } from '../store/errors.js';
-import { releaseBuffer } from './buffer-release.js';
+import { UploadError } from '../../store/errors.js';
+import { releaseBuffer } from '../buffer-release.js';
 
 // chunks queued before the socket is paused: enough to keep the writer fed between reads
 const HIGH_WATER_CHUNKS = 4;

@@ -1,0 +1,37 @@
+// What every tus handler receives: its dependencies, and one request already routed,
+// authenticated and checked (the owner, and the upload the URL names as read for the owner check).
+import type { Request, Response } from 'express';
+import type { UploadSession } from '../../db/schema.js';
+import type { StorageLayout } from '../../store/layout.js';
+import type { UploadService } from '../../store/upload-service.js';
+import type { TokenVerifier } from '../auth.js';
+import type { Logger } from '../logger.js';
+import type { WriteSlots } from '../write-slots.js';
+
+export interface TusDeps {
+  service: UploadService;
+  layout: StorageLayout;
+  tusPath: string;
+  verifier: TokenVerifier;
+  writeSlots: WriteSlots;
+  log: Logger;
+}
+
+export interface TusCall {
+  req: Request;
+  res: Response;
+  /** The authenticated caller (JWT sub); empty for OPTIONS, which needs no token. */
+  owner: string;
+  /** The caller's upload named in the URL, read before any lock: a fast path, not the truth. */
+  upload: UploadSession | undefined;
+}
+
+export type TusHandler = (deps: TusDeps, call: TusCall) => Promise<void>;
+
+/** The upload of a call routed to {TUS_PATH}/{id}. */
+export function uploadOf(call: TusCall): UploadSession {
+  if (!call.upload) throw new Error('tus handler for one upload called without one');
+  return call.upload;
+}
+
+export const ASSET_ID_HEADER = 'Upload-Asset-Id';

@@ -1,0 +1,150 @@
+// Where a body's bytes go: into the upload's data file at its offset (chunk-writer.ts), with
+// progress recorded in the session row once durable. Also keeps count of the writes in progress,
+// so a graceful stop can ask them to commit what they have and wait for them.
+import type { Readable } from 'node:stream';
+import type { UploadSession } from '../db/schema.js';
+import type { SessionRepository } from '../db/session-repository.js';
+import type { BlockPool } from './block-pool.js';
+import type { ExpectedChecksum } from './checksum.js';
+import type { NumberedChunkDeps } from './chunk-put.js';
+import { writeChunks } from './chunk-writer.js';
+import { UploadError } from './errors.js';
+import type { UploadEvents } from './events.js';
+import { storageError, type UploadFiles } from './upload-files.js';
+
+export interface UploadWriterDeps {
+  files: UploadFiles;
+  sessions: SessionRepository;
+  events: UploadEvents;
+  blocks: BlockPool;
+  nextExpiry(): Date;
+}
+
+/** One append: the session as read under the lock, and the bounds of what may be written. */
+export interface WriteTarget {
+  session: UploadSession;
+  /** The upload's length, when known (declared now or before). */
+  length: number | undefined;
+  /** The most bytes an upload of unknown length may reach. */
+  maxLength: number;
+  /** The body ends the upload: its last chunk completes where the body ends. */
+  ends: boolean;
+}
+
+export class UploadWriter {
+  private started = 0;
+  private readonly writing = new Map<Promise<unknown>, AbortController>();
+
+  constructor(private readonly w: UploadWriterDeps) {}
+
+  /** What the REST chunk writer needs. */
+  get deps(): NumberedChunkDeps {
+    return { ...this.w, bufferSize: this.w.blocks.blockSize };
+  }
+
+  /** Writes `body` at the session's offset; resolves with the durable offset it reached. */
+  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: ExpectedChecksum): Promise<number> {
+    return this.track((stop) => this.writeAt(target, body, checksum, stop));
+  }
+
+  /** Counts `work` as a write in progress; its signal asks it to stop (server shutting down). */
+  track<T>(work: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.started++;
+    const promise = work(controller.signal);
+    this.writing.set(promise, controller);
+    const done = () => this.writing.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** Writes begun since start (tus PATCH, REST chunks, concatenation). */
+  get writesStarted(): number {
+    return this.started;
+  }
+
+  get writesInProgress(): number {
+    return this.writing.size;
+  }
+
+  /** Bytes of write blocks kept for reuse. */
+  get keptBufferBytes(): number {
+    return this.w.blocks.keptBytes;
+  }
+
+  /** Lets go of the write blocks kept for reuse (when idle). */
+  releaseBuffers(): void {
+    this.w.blocks.clear();
+  }
+
+  /** Asks every write in progress to stop at the next block and commit what it has. */
+  stopWriting(): void {
+    for (const controller of this.writing.values()) controller.abort();
+  }
+
+  /** Resolves when no write is in progress (or after `timeoutMs`). */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.writing.size > 0 && Date.now() < deadline) {
+      const timer = new Promise((resolve) => setTimeout(resolve, Math.max(1, deadline - Date.now())));
+      await Promise.race([Promise.allSettled([...this.writing.keys()]), timer]);
+    }
+  }
+
+  private async writeAt(
+    target: WriteTarget,
+    body: Readable | AsyncIterable<Buffer>,
+    checksum: ExpectedChecksum | undefined,
+    stop: AbortSignal,
+  ): Promise<number> {
+    const { session } = target;
+    const file = await this.w.files.open(session);
+    let recorded = session.uploadOffset;
+    try {
+      const hasher = await this.w.files.hasherAt(session);
+      const end = await writeChunks(body, {
+        file,
+        chunkSize: session.chunkSize,
+        length: target.length,
+        maxLength: target.maxLength,
+        ends: target.ends,
+        start: session.uploadOffset,
+        hasher,
+        blocks: this.w.blocks,
+        recorded: session.chunks,
+        record: async (offset, chunks) => {
+          await this.record(session, target.length, { offset, chunks, bytes: offset - recorded });
+          recorded = offset;
+        },
+        checksum,
+        stop,
+      });
+      this.w.files.hashes.keep(hasher);
+      return end;
+    } catch (error) {
+      this.w.files.hashes.forget(session.id);
+      throw storageError(error);
+    } finally {
+      await file.close();
+    }
+  }
+
+  private async record(
+    session: UploadSession,
+    length: number | undefined,
+    progress: { offset: number; chunks: Record<string, string>; bytes: number },
+  ): Promise<void> {
+    const { id, ownerId } = session;
+    const { offset, chunks } = progress;
+    const ok = await this.w.sessions.recordProgress(ownerId, id, { offset, chunks, expiresAt: this.w.nextExpiry() });
+    if (!ok) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
+    this.w.events.emit('progress', {
+      id,
+      ownerId,
+      offset,
+      length: length ?? null,
+      bytes: Math.max(0, progress.bytes),
+      chunks: Object.keys(chunks).map(Number),
+    });
+  }
+}
