@@ -62,6 +62,16 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
   // settle when their block is back in the pool
   const inFlight: Promise<unknown>[] = [];
 
+  // A chunk recorded before (a REST chunk sent out of order) is never written again: its bytes are
+  // only hashed, and must turn out the same as the stored ones when the chunk completes.
+  const isRecorded = (at: number) => String(Math.floor(at / chunkSize) + 1) in w.recorded;
+  // A body that ends inside such a chunk has not been compared yet: it counts up to the chunk's start.
+  const durableEnd = (at: number) => {
+    const number = Math.floor(at / chunkSize) + 1;
+    const unchecked = at % chunkSize !== 0 && isRecorded(at) && !completed.has(number);
+    return unchecked ? Math.max(w.start, (number - 1) * chunkSize) : at;
+  };
+
   const flush = async () => {
     if (!block || filled === 0) return;
     const full = block;
@@ -72,8 +82,9 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
     filled = 0;
     await blocks.startFlight();
     // writes stay in order, so `lastWrite` covers every byte handed over so far; the hashing
-    // thread reads the same block meanwhile (updates of one upload are applied in order)
-    lastWrite = lastWrite.then(() => writeAllAt(file, [bytes], at));
+    // thread reads the same block meanwhile (updates of one upload are applied in order); a block
+    // never spans two chunks
+    if (!isRecorded(at)) lastWrite = lastWrite.then(() => writeAllAt(file, [bytes], at));
     // awaited later (next flush, the sync, or the catch below); until then a failure such as
     // ENOSPC must not count as an unhandled rejection, which would end the process
     lastWrite.catch(() => {});
@@ -113,7 +124,14 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
     // asked for after the chunk's last block was handed to the hashing thread, so it covers it
     const digest = hasher.chunkDigest();
     digest.catch(() => {});
-    const chunks: PendingChunk[] = String(number) in w.recorded ? [] : [[number, digest]];
+    const stored = w.recorded[String(number)];
+    if (stored !== undefined && (await digest) !== stored) {
+      throw new UploadError(
+        'invalid_chunk',
+        `the bytes sent for chunk ${number} differ from the bytes already stored for it; resend them as stored`,
+      );
+    }
+    const chunks: PendingChunk[] = stored === undefined ? [[number, digest]] : [];
     if (checksummer) deferred.push(...chunks);
     else await makeDurable(position, chunks);
   };
@@ -154,9 +172,9 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
     if (stopped && position !== length) {
       // the server is stopping mid-body: keep what arrived (a body with a checksum only counts
       // whole), then send the client to resume from the durable offset
-      if (!checksummer && position > scheduledOffset) {
+      if (!checksummer && durableEnd(position) > scheduledOffset) {
         await flush();
-        await makeDurable(position, []);
+        await makeDurable(durableEnd(position), []);
       }
       await lastWrite;
       await durable;
@@ -176,11 +194,11 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
       if (!checksummer.digest().equals(w.checksum.digest)) throw checksumMismatch(w.checksum.algorithm);
       if (position > w.start || deferred.length > 0) {
         await flush();
-        await makeDurable(position, deferred);
+        await makeDurable(durableEnd(position), deferred);
       }
-    } else if (position > scheduledOffset) {
+    } else if (durableEnd(position) > scheduledOffset) {
       await flush();
-      await makeDurable(position, []);
+      await makeDurable(durableEnd(position), []);
     }
     await durable;
     await Promise.all(inFlight);
