@@ -8,6 +8,7 @@ import { type Request, type Response, Router } from 'express';
 import type { Asset } from '../../db/schema.js';
 import type { ChunkStore } from '../../store/chunk-store.js';
 import { UploadError } from '../../store/errors.js';
+import { storedMediaType } from '../../store/media-type.js';
 import { principalOf } from '../auth.js';
 import type { UploadPolicy } from '../upload-policy.js';
 import { assetView } from './asset-view.js';
@@ -42,6 +43,8 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
     if (incoming.length !== undefined && incoming.length > deps.maxBytes) throw tooLarge();
     await policy.assertMayCreate(owner, incoming.assetType, incoming.length);
     const id = randomBytes(16).toString('hex');
+    // a form part's or the query's type, checked as a media type like every upload's
+    const contentType = storedMediaType(incoming.contentType);
     await store.createSession({
       id,
       ownerId: owner,
@@ -49,7 +52,7 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
       metadata: {
         filename: incoming.filename,
         asset_type: incoming.assetType,
-        ...(incoming.contentType ? { filetype: incoming.contentType } : {}),
+        ...(contentType ? { filetype: contentType } : {}),
       },
     });
     try {
