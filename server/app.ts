@@ -18,6 +18,7 @@ import { healthRoutes } from './health.js';
 import type { ProgressFeed } from './live/progress-feed.js';
 import { moduleLogger } from './log-levels.js';
 import { type Logger, requestLog } from './logger.js';
+import { isLoopbackHost } from './loopback.js';
 import type { Metrics } from './metrics.js';
 import { assetRoutes, tusDownloadRoute } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
@@ -60,7 +61,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(log));
   app.use(deps.metrics.middleware());
   app.use(healthRoutes(deps.database, deps.layout));
-  app.get('/metrics', deps.metrics.handler(config.metricsToken));
+  app.get('/metrics', deps.metrics.handler(config.metricsToken, isLoopbackHost(config.host)));
 
   const policy = new UploadPolicy(config, deps.sessions);
   const assetDeps = { assets: deps.assets, sessions: deps.sessions, layout: deps.layout };
