@@ -1,6 +1,6 @@
 // Named queries over upload_events: the ordered history of each upload that live progress
 // subscribers replay from (Last-Event-ID), and the notification that tells them to look.
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, max, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { type UploadEventRow, uploadEvents } from './schema.js';
 
@@ -42,6 +42,15 @@ export class UploadEventRepository {
       .where(and(eq(uploadEvents.sessionId, sessionId), gt(uploadEvents.id, afterId)))
       .orderBy(asc(uploadEvents.id))
       .limit(limit);
+  }
+
+  /** The id of the newest event of one session, 0 when it has none. */
+  async latestId(sessionId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ id: max(uploadEvents.id) })
+      .from(uploadEvents)
+      .where(eq(uploadEvents.sessionId, sessionId));
+    return row?.id ?? 0;
   }
 
   /** Deletes events older than `before`; returns how many. */

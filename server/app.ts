@@ -2,7 +2,6 @@
 // API behind auth, and the error renderer. Built from explicit dependencies so tests can run several side by side.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import cors from 'cors';
 import express, { type Express, Router } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
@@ -12,17 +11,19 @@ import type { StorageLayout } from '../store/layout.js';
 import type { UploadService } from '../store/upload-service.js';
 import { requireAuth, type TokenVerifier } from './auth.js';
 import type { Config } from './config.js';
+import { corsMiddleware } from './cors.js';
 import { errorHandler } from './error-handler.js';
 import { healthRoutes } from './health.js';
 import type { ProgressFeed } from './live/progress-feed.js';
 import { moduleLogger } from './log-levels.js';
 import { type Logger, requestLog } from './logger.js';
+import { isLoopbackHost } from './loopback.js';
 import type { Metrics } from './metrics.js';
 import { assetRoutes } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
+import { devTokenRoute } from './routes/dev-token.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
 import { uploadEventRoutes } from './routes/upload-events.js';
-import { loadOrCreateDevSecret, mintToken } from './tokens.js';
 import { ASSET_ID_HEADER } from './tus/context.js';
 import { tusEndpoint } from './tus/dispatch.js';
 import { WriteSlots } from './write-slots.js';
@@ -46,49 +47,17 @@ export interface AppDeps {
   embedded?: boolean;
 }
 
-const TUS_HEADERS = [
-  'Location',
-  'Tus-Resumable',
-  'Tus-Version',
-  'Tus-Extension',
-  'Tus-Max-Size',
-  'Upload-Offset',
-  'Upload-Length',
-  'Upload-Metadata',
-  'Upload-Defer-Length',
-  'Upload-Expires',
-  'Upload-Concat',
-];
-
 export function createApp(deps: AppDeps): Express {
   const { config, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  app.use(
-    cors({
-      origin: '*',
-      exposedHeaders: [...TUS_HEADERS, ASSET_ID_HEADER, 'X-Request-Id', 'WWW-Authenticate', 'Tus-Checksum-Algorithm'],
-      allowedHeaders: [
-        'Authorization',
-        'Content-Type',
-        'X-Request-Id',
-        'X-Requested-With',
-        'X-HTTP-Method-Override',
-        ...TUS_HEADERS,
-        'Upload-Checksum',
-      ],
-      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-      maxAge: 86_400,
-      // tus answers its own OPTIONS (it adds Tus-Version and Tus-Extension)
-      preflightContinue: true,
-    }),
-  );
+  app.use(corsMiddleware([ASSET_ID_HEADER]));
   app.use(requestLog(log));
   app.use(deps.metrics.middleware());
   app.use(healthRoutes(deps.database, deps.layout));
-  app.get('/metrics', deps.metrics.handler(config.metricsToken));
+  app.get('/metrics', deps.metrics.handler(config.metricsToken, isLoopbackHost(config.host)));
 
   const writeSlots = new WriteSlots(config.maxConcurrentWritesPerUser);
   const service = deps.service;
@@ -134,26 +103,16 @@ export function createApp(deps: AppDeps): Express {
 }
 
 // --- The upload page (web/, built into public/dist by `npm run build`) at / and /app, its config,
-// and, only in dev mode (no JWT_SECRET or JWT_PUBLIC_KEY) and only for loopback callers,
-// GET /dev/token?sub=NAME minting a one-hour token with the dev secret. ---
+// and, only with DEV_TOKENS=1, GET /dev/token (routes/dev-token.ts). ---
 const PAGE_DIR = fileURLToPath(new URL('../public/dist', import.meta.url));
 const PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'";
 
 function webPage(config: Config): Router {
   const router = Router();
   router.get('/app/config.json', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ tus_path: config.tusPath, dev_tokens: config.auth.kind === 'dev' });
+    res.set('Cache-Control', 'no-store').json({ tus_path: config.tusPath, dev_tokens: config.devTokens });
   });
-  if (config.auth.kind === 'dev') {
-    router.get('/dev/token', async (req, res) => {
-      const sub = typeof req.query.sub === 'string' ? req.query.sub : 'dev';
-      const loopback = /^(127\.|::1$|::ffff:127\.)/.test(req.socket.remoteAddress ?? '');
-      if (!loopback) throw new UploadError('forbidden', 'dev tokens are handed out to loopback callers only');
-      if (!/^[\w.@-]{1,64}$/.test(sub)) throw new UploadError('validation_error', 'sub: 1-64 of A-Z a-z 0-9 _ . @ -');
-      const token = mintToken(await loadOrCreateDevSecret(config.dataDir), sub, 3600);
-      res.set('Cache-Control', 'no-store').json({ token, sub, expires_in: 3600 });
-    });
-  }
+  if (config.devTokens) router.use(devTokenRoute(config));
   if (!existsSync(`${PAGE_DIR}/index.html`)) {
     router.get(['/', '/app'], (_req, res) => {
       res.status(503).type('text/plain').send('the upload page is not built: run npm run build\n');

@@ -1,5 +1,7 @@
 // Bearer JWT authentication. The verifier pins the algorithm to the kind of key configured, so a
-// token with `alg: none` or signed with the wrong kind of key is refused; `sub` is the owner.
+// token with `alg: none` or signed with the wrong kind of key is refused; `sub` is the owner. A
+// token must expire (unless configured otherwise) and may not live longer than the configured
+// maximum, so a leaked token is worth little for long.
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
@@ -28,6 +30,10 @@ export interface VerifyOptions {
   issuer?: string | undefined;
   audience?: string | undefined;
   clockToleranceSeconds: number;
+  /** Refuse tokens without `exp`. */
+  requireExp: boolean;
+  /** Refuse tokens whose exp - iat (or exp - now without iat) is longer than this. */
+  maxLifetimeSeconds: number;
 }
 
 export function createVerifier(key: VerifyKey, options: VerifyOptions): TokenVerifier {
@@ -61,9 +67,26 @@ export function createVerifier(key: VerifyKey, options: VerifyOptions): TokenVer
       }
       // the owner is stored as text, which cannot hold U+0000
       if (payload.sub.includes('\0')) throw unauthorized('the token subject (sub) contains a NUL character');
+      checkLifetime(payload, options);
       return { sub: payload.sub };
     },
   };
+}
+
+/** jsonwebtoken has checked that exp, when present, is a number in the future. */
+function checkLifetime(payload: jwt.JwtPayload, options: VerifyOptions): void {
+  if (payload.exp === undefined) {
+    if (options.requireExp) throw unauthorized('the token has no expiry (exp) claim; tokens must expire');
+    return;
+  }
+  const now = Math.floor(Date.now() / 1000);
+  // an iat in the future would shorten the apparent lifetime: count from now at the latest
+  const from = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
+  if (payload.exp - from > options.maxLifetimeSeconds + options.clockToleranceSeconds) {
+    throw unauthorized(
+      `the token lives ${payload.exp - from} s, longer than the ${options.maxLifetimeSeconds} s this server accepts (JWT_MAX_LIFETIME)`,
+    );
+  }
 }
 
 function publicKeyAlgorithm(pem: string): Algorithm {

@@ -6,7 +6,7 @@ import { startOperations } from './operations.js';
 import { openStorage } from './storage.js';
 
 try {
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, { listening: false });
   const log = createLogger(config.logLevel, { modules: config.logModules });
   const { layout, database, sessions, assets, locker, service } = await openStorage(config);
   try {

@@ -4,14 +4,12 @@ import path from 'node:path';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { clampChunkSize, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../store/chunking.js';
+import { type AuthConfig, resolveAccess } from './config-access.js';
+import { count, duration, flag, size } from './config-fields.js';
 import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from './log-levels.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseSize } from './units.js';
 
-export type AuthConfig =
-  | { kind: 'secret'; secret: string }
-  | { kind: 'public-key'; publicKey: string }
-  /** Neither was set: a secret is generated once under DATA_DIR. */
-  | { kind: 'dev' };
+export type { AuthConfig };
 
 export interface Config {
   port: number;
@@ -19,6 +17,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   auth: AuthConfig;
+  /** GET /dev/token mints tokens (DEV_TOKENS=1: development secret, loopback HOST only). */
+  devTokens: boolean;
   tusPath: string;
   chunkSize: number;
   /** Set when CHUNK_SIZE was outside [5, 20] MiB and got clamped; start-up logs it. */
@@ -42,7 +42,15 @@ export interface Config {
   singleUploadMax: number;
   /** Data requests (PATCH, chunk, single-shot) one user may have in flight per instance; 0: no cap. */
   maxConcurrentWritesPerUser: number;
-  jwt: { issuer: string | undefined; audience: string | undefined; clockToleranceSeconds: number };
+  jwt: {
+    issuer: string | undefined;
+    audience: string | undefined;
+    clockToleranceSeconds: number;
+    /** Tokens without `exp` are refused (JWT_REQUIRE_EXP, default true). */
+    requireExp: boolean;
+    /** Longest lifetime accepted: exp - iat, or exp - now without iat (JWT_MAX_LIFETIME). */
+    maxLifetimeSeconds: number;
+  };
   /** Files on disk younger than this are never removed as orphans by the cleanup sweep. */
   orphanGraceMs: number;
   /** How long a PATCH waits for another instance to release an upload before answering 423. */
@@ -54,6 +62,10 @@ export interface Config {
   logModules: LogLevels['modules'];
   /** Interval of the heartbeat comments on progress event streams. */
   sseHeartbeatMs: number;
+  /** Progress streams one owner may hold open on this instance; 0 turns the cap off. */
+  sseMaxStreamsPerUser: number;
+  /** Progress streams open on one upload on this instance; 0 turns the cap off. */
+  sseMaxStreamsPerSession: number;
   /** Upload events, and delivered or dead webhooks, older than this are pruned by the cleanup sweep. */
   eventRetentionMs: number;
   /** Set when WEBHOOK_URL is. */
@@ -91,32 +103,6 @@ export class ConfigError extends Error {
   }
 }
 
-const size = (name: string) =>
-  z.string().transform((text, ctx) => {
-    const bytes = parseSize(text);
-    if (bytes === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${name}=${JSON.stringify(text)} is not a size (e.g. 10MiB, 512KiB, 1048576)`,
-      });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-
-const duration = (name: string) =>
-  z.string().transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${name}=${JSON.stringify(text)} is not a positive duration (e.g. 24h, 30m, 90s)`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
 /** "model=2GiB,video=20GiB": overrides or adds asset types on top of the defaults. */
 const assetTypeLimits = z.string().transform((text, ctx) => {
   const limits = new Map(DEFAULT_ASSET_TYPE_LIMITS);
@@ -138,13 +124,6 @@ const assetTypeLimits = z.string().transform((text, ctx) => {
   return limits as ReadonlyMap<string, number>;
 });
 
-const count = (name: string, fallback: number) =>
-  z.coerce
-    .number({ message: `${name} must be a number` })
-    .int(`${name} must be a whole number`)
-    .min(0, `${name} must be 0 or more`)
-    .default(fallback);
-
 const EnvSchema = z.object({
   PORT: z.coerce
     .number({ message: 'PORT must be a number' })
@@ -152,7 +131,8 @@ const EnvSchema = z.object({
     .min(0, 'PORT must be 0-65535')
     .max(65535, 'PORT must be 0-65535')
     .default(1080),
-  HOST: z.string().min(1, 'HOST must not be empty').default('0.0.0.0'),
+  // default: 127.0.0.1 without JWT settings, 0.0.0.0 with them (config-access.ts)
+  HOST: z.string().min(1, 'HOST must not be empty').optional(),
   DATA_DIR: z.string().min(1, 'DATA_DIR must not be empty').default('./data'),
   DATABASE_URL: z
     .string()
@@ -192,10 +172,16 @@ const EnvSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE').default(30_000),
+  JWT_REQUIRE_EXP: flag('JWT_REQUIRE_EXP', true),
+  JWT_MAX_LIFETIME: duration('JWT_MAX_LIFETIME').default(24 * 3_600_000),
+  DEV_TOKENS: flag('DEV_TOKENS', false),
+  NODE_ENV: z.string().optional(),
   ORPHAN_GRACE: duration('ORPHAN_GRACE').default(3_600_000),
   LOCK_TIMEOUT: duration('LOCK_TIMEOUT').default(20_000),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   SSE_HEARTBEAT: duration('SSE_HEARTBEAT').default(15_000),
+  SSE_MAX_STREAMS_PER_USER: count('SSE_MAX_STREAMS_PER_USER', 32),
+  SSE_MAX_STREAMS_PER_SESSION: count('SSE_MAX_STREAMS_PER_SESSION', 8),
   EVENT_RETENTION: duration('EVENT_RETENTION').default(7 * 86_400_000),
   WEBHOOK_URL: z
     .string()
@@ -212,8 +198,11 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT: duration('WEBHOOK_TIMEOUT').default(10_000),
 });
 
-/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Reads and validates the configuration; throws ConfigError naming every bad variable. One-off
+ * tools that listen on nothing (migrations, cleanup) pass `listening: false`.
+ */
+export function loadConfig(env: Record<string, string | undefined>, options: { listening?: boolean } = {}): Config {
   // empty strings count as unset, as shells and .env files often produce them
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
@@ -221,23 +210,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   }
   const e = parsed.data;
-  if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) {
-    throw new ConfigError(['set JWT_SECRET or JWT_PUBLIC_KEY, not both']);
-  }
+  const access = resolveAccess(e, options.listening !== false);
+  if ('problems' in access) throw new ConfigError(access.problems);
   if (e.WEBHOOK_SECRET && !e.WEBHOOK_URL) {
     throw new ConfigError(['WEBHOOK_SECRET is set but WEBHOOK_URL is not']);
   }
   const chunkSize = clampChunkSize(e.CHUNK_SIZE);
   return {
     port: e.PORT,
-    host: e.HOST,
+    host: access.host,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    auth: e.JWT_SECRET
-      ? { kind: 'secret', secret: e.JWT_SECRET }
-      : e.JWT_PUBLIC_KEY
-        ? { kind: 'public-key', publicKey: e.JWT_PUBLIC_KEY }
-        : { kind: 'dev' },
+    auth: access.auth,
+    devTokens: access.devTokens,
     tusPath: e.TUS_PATH,
     chunkSize,
     chunkSizeClampedFrom: chunkSize === e.CHUNK_SIZE ? undefined : e.CHUNK_SIZE,
@@ -256,23 +241,30 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       clockToleranceSeconds: Math.round(e.JWT_CLOCK_TOLERANCE / 1000),
+      requireExp: e.JWT_REQUIRE_EXP,
+      maxLifetimeSeconds: Math.floor(e.JWT_MAX_LIFETIME / 1000),
     },
     orphanGraceMs: e.ORPHAN_GRACE,
     lockTimeoutMs: e.LOCK_TIMEOUT,
     metricsToken: e.METRICS_TOKEN,
     logModules: e.LOG_LEVEL.modules,
     sseHeartbeatMs: e.SSE_HEARTBEAT,
+    sseMaxStreamsPerUser: e.SSE_MAX_STREAMS_PER_USER,
+    sseMaxStreamsPerSession: e.SSE_MAX_STREAMS_PER_SESSION,
     eventRetentionMs: e.EVENT_RETENTION,
-    webhook: e.WEBHOOK_URL
-      ? {
-          url: e.WEBHOOK_URL,
-          secret: e.WEBHOOK_SECRET,
-          maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
-          backoffMs: e.WEBHOOK_BACKOFF,
-          backoffMaxMs: e.WEBHOOK_BACKOFF_MAX,
-          timeoutMs: e.WEBHOOK_TIMEOUT,
-        }
-      : undefined,
+    webhook: webhookConfig(e),
+  };
+}
+
+function webhookConfig(e: z.infer<typeof EnvSchema>): WebhookConfig | undefined {
+  if (!e.WEBHOOK_URL) return undefined;
+  return {
+    url: e.WEBHOOK_URL,
+    secret: e.WEBHOOK_SECRET,
+    maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+    backoffMs: e.WEBHOOK_BACKOFF,
+    backoffMaxMs: e.WEBHOOK_BACKOFF_MAX,
+    timeoutMs: e.WEBHOOK_TIMEOUT,
   };
 }
 

@@ -26,8 +26,9 @@ async function main(): Promise<void> {
   );
   if (config.auth.kind === 'dev') {
     server.log.warn(
-      `no JWT_SECRET or JWT_PUBLIC_KEY set: using a development secret in ${config.dataDir}/jwt-secret. ` +
-        'Mint a token with: npm run token -- --sub alice',
+      `no JWT_SECRET or JWT_PUBLIC_KEY set: using a development secret in ${config.dataDir}/jwt-secret, ` +
+        `on loopback only (HOST=${config.host}). Mint a token with: npm run token -- --sub alice` +
+        (config.devTokens ? `, or GET ${server.url}/dev/token?sub=alice (DEV_TOKENS=1)` : ''),
     );
   }
   let stopping = false;

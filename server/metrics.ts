@@ -140,9 +140,20 @@ export class Metrics {
     };
   }
 
-  /** GET /metrics, behind METRICS_TOKEN when one is configured. */
-  handler(token: string | undefined) {
+  /**
+   * GET /metrics: behind METRICS_TOKEN when one is configured; without one, served only when the
+   * server listens on loopback (the metrics tell upload volumes, owners' activity and versions).
+   */
+  handler(token: string | undefined, loopbackOnly: boolean) {
     return async (req: Request, res: Response) => {
+      if (!token && !loopbackOnly) {
+        res.status(403).json({
+          error: 'forbidden',
+          message:
+            'the server listens beyond loopback: set METRICS_TOKEN to scrape /metrics (with Authorization: Bearer)',
+        });
+        return;
+      }
       if (token && !bearerMatches(req.headers.authorization, token)) {
         res.status(401).setHeader('WWW-Authenticate', 'Bearer').json({
           error: 'unauthorized',

@@ -3,7 +3,7 @@ import { openDatabase } from '../db/client.js';
 import { loadConfig } from './config.js';
 import { databaseOptionsFor } from './storage.js';
 
-const config = loadConfig(process.env);
+const config = loadConfig(process.env, { listening: false });
 const database = await openDatabase(databaseOptionsFor(config));
 try {
   await database.migrate();

@@ -58,7 +58,14 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
   const url = database.kind === 'postgres' && serve ? config.databaseUrl : undefined;
   const bus = await openEventBus(database, url, eventsLog);
   const recorder = new EventRecorder(service.events, events, bus, eventsLog);
-  const feed = new ProgressFeed({ events, bus, heartbeatMs: config.sseHeartbeatMs, log: eventsLog });
+  const feed = new ProgressFeed({
+    events,
+    bus,
+    heartbeatMs: config.sseHeartbeatMs,
+    log: eventsLog,
+    maxPerUser: config.sseMaxStreamsPerUser,
+    maxPerSession: config.sseMaxStreamsPerSession,
+  });
   const detachLog = logUploadEvents(service.events, moduleLogger(log, 'uploads'));
   const detachHooks = deps.hooks ? attachHooks(service.events, deps.hooks, moduleLogger(log, 'hooks')) : undefined;
 

@@ -17,6 +17,7 @@ import type { UploadHooks } from './hooks.js';
 import { releaseMemoryWhenIdle } from './idle-memory.js';
 import { moduleLogger } from './log-levels.js';
 import { createLogger, type Logger } from './logger.js';
+import { isLoopbackHost } from './loopback.js';
 import { Metrics } from './metrics.js';
 import { type Operations, startOperations } from './operations.js';
 import { openStorage } from './storage.js';
@@ -55,6 +56,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const log = options.log ?? createLogger(config.logLevel, { modules: config.logModules });
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
+  }
+  if (!config.metricsToken && !isLoopbackHost(config.host)) {
+    log.warn({ host: config.host }, 'METRICS_TOKEN is not set and HOST is not loopback: GET /metrics answers 403');
   }
   const { layout, database, sessions, assets, locker, service } = await openStorage(config, options.database);
   // before crash repair, so uploads it finishes are announced too

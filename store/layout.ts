@@ -12,13 +12,19 @@ export function isValidUploadId(id: string): boolean {
 }
 
 /**
- * A file name safe as one path segment: no separators, no control characters (NUL included),
- * no leading dots, at most 200 bytes of UTF-8. Falls back to "file".
+ * Control characters (Cc, NUL included), invisible formatting characters (Cf: bidi overrides and
+ * isolates such as U+202E that make `invoice<U+202E>fdp.exe` display as `invoiceexe.pdf`,
+ * zero-width spaces and joiners, U+FEFF) and line or paragraph separators.
+ */
+const UNSAFE_IN_NAMES = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * A file name safe as one path segment and honest on screen: no separators, no control or
+ * invisible formatting characters, no leading dots, at most 200 bytes of UTF-8. Falls back to "file".
  */
 export function safeFilename(name: string | null | undefined): string {
   const base = (name ?? '').split(/[/\\]/).pop() ?? '';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we strip
-  let cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim();
+  let cleaned = base.replace(UNSAFE_IN_NAMES, '').trim();
   cleaned = cleaned.replace(/^\.+/, '');
   while (Buffer.byteLength(cleaned, 'utf8') > MAX_FILENAME_BYTES) {
     cleaned = Array.from(cleaned).slice(0, -1).join('');

@@ -4,6 +4,7 @@ import type { UploadMetadata } from '../db/schema.js';
 import { clampChunkSize } from './chunking.js';
 import { UploadError } from './errors.js';
 import { safeFilename } from './layout.js';
+import { storedMediaType } from './media-type.js';
 
 export interface SessionOptions {
   filename: string;
@@ -28,7 +29,6 @@ export function encodedMetadataLength(metadata: UploadMetadata): number {
 }
 
 const ASSET_TYPE = /^[a-z0-9_-]{1,32}$/;
-const CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/;
 
 /**
  * Reads filename (tus-js-client and Uppy send `filename` and `name`), content type (`filetype`,
@@ -44,7 +44,8 @@ export function sessionOptionsFrom(metadata: UploadMetadata, defaultChunkSize: n
   }
   const filename = safeFilename(metadata.filename ?? metadata.name ?? null);
   const rawType = metadata.filetype ?? metadata.content_type ?? metadata.type ?? null;
-  const contentType = rawType && CONTENT_TYPE.test(rawType) ? rawType.slice(0, 255) : null;
+  // not a media type: kept as application/octet-stream, never as text a response header cannot carry
+  const contentType = storedMediaType(rawType);
 
   const assetType = metadata.asset_type ?? 'other';
   if (!ASSET_TYPE.test(assetType)) {

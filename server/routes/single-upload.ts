@@ -6,6 +6,7 @@ import busboy from 'busboy';
 import { type Request, type Response, Router } from 'express';
 import type { Asset } from '../../db/schema.js';
 import { UploadError } from '../../store/errors.js';
+import { storedMediaType } from '../../store/media-type.js';
 import { principalOf } from '../auth.js';
 import type { WriteSlots } from '../write-slots.js';
 import { assetView } from './asset-view.js';
@@ -37,12 +38,14 @@ export function singleUploadRoutes(deps: SingleUploadDeps): Router {
     const { service } = deps;
     const limit = Math.min(deps.maxBytes, service.policy.limitFor(incoming.assetType));
     if (incoming.length !== undefined && incoming.length > deps.maxBytes) throw tooLarge();
+    // a form part's or the query's type, checked as a media type like every upload's
+    const contentType = storedMediaType(incoming.contentType);
     const session = await service.create(owner, {
       length: incoming.length,
       metadata: {
         filename: incoming.filename,
         asset_type: incoming.assetType,
-        ...(incoming.contentType ? { filetype: incoming.contentType } : {}),
+        ...(contentType ? { filetype: contentType } : {}),
       },
     });
     const limiter = new ByteLimit(limit, () =>

@@ -12,20 +12,25 @@ import { type ChildServer, startChildServer } from '../helpers/server.js';
 import { tokenFor, uniqueOwner } from '../helpers/tokens.js';
 import { createUpload, patchUpload } from '../helpers/tus-http.js';
 
-/** Sends a GET and destroys the connection at the first byte of the answer (or after 2 s). */
-function getAndHangUp(url: string, path: string, token: string): Promise<number | undefined> {
+/**
+ * Sends a GET on a connection of its own and hangs up: as curl does, once the whole answer is read
+ * (`whole`), or at its first byte.
+ */
+function getAndHangUp(url: string, path: string, token: string, whole: boolean): Promise<number | undefined> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const req = http.request({
       host: hostname,
       port: Number(port),
       path,
+      agent: false,
       headers: { Authorization: `Bearer ${token}` },
     });
     const timer = setTimeout(() => req.destroy(), 2000);
     req.on('response', (res) => {
       clearTimeout(timer);
-      res.once('data', () => req.destroy());
+      if (whole) res.resume();
+      else res.once('data', () => req.destroy());
       res.once('end', () => req.destroy());
       resolve(res.statusCode);
     });

@@ -1,10 +1,14 @@
-// The page's server side: served at / and /app with its config, and GET /dev/token only in
-// development mode (no JWT_SECRET or JWT_PUBLIC_KEY). upload-cli's `token` signs with the same dev
-// secret from DATA_DIR, and the server accepts what it mints.
+// The page's server side: served at / and /app with its config, and GET /dev/token only with
+// DEV_TOKENS=1 (no JWT_SECRET or JWT_PUBLIC_KEY, loopback HOST; the attacks on it are in
+// test/security/dev-tokens.test.ts). upload-cli's `token` signs with the same dev secret from
+// DATA_DIR, and the server accepts what it mints.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { chromium } from 'playwright-core';
 import { loadConfig } from '../../server/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { buildPage } from '../../web/build.js';
@@ -21,8 +25,9 @@ describe('upload page routes and dev tokens', () => {
   before(async () => {
     await buildPage({ minify: false });
     devDir = await tempDir('upload-dev-mode-');
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: devDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ PORT: '0', DATA_DIR: devDir, DEV_TOKENS: '1', LOG_LEVEL: 'silent' });
     expect(config.auth.kind).to.equal('dev');
+    expect(config.host, 'without JWT settings: loopback').to.equal('127.0.0.1');
     dev = await startServer(config, { database: await sharedDatabase() });
     configured = await startTestServer();
   });
@@ -43,7 +48,7 @@ describe('upload page routes and dev tokens', () => {
     expect((await fetch(`${configured.url}/app`, { redirect: 'manual' })).headers.get('location')).to.equal('/app/');
   });
 
-  it('hands out dev tokens only in development mode', async () => {
+  it('hands out dev tokens only with DEV_TOKENS=1', async () => {
     expect(await (await fetch(`${dev.url}/app/config.json`)).json()).to.deep.equal({
       tus_path: '/files',
       dev_tokens: true,
@@ -72,5 +77,45 @@ describe('upload page routes and dev tokens', () => {
       headers: { Authorization: `Bearer ${token}` },
     });
     expect(refused.status, 'another server, another secret').to.equal(401);
+  });
+
+  it('in Chromium: the page fills its token field from /dev/token, a page of another origin gets nothing', async () => {
+    // another origin: the same machine, another port
+    const evil = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<p>hi</p>'));
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${dev.url}/`);
+      // a same-origin GET carries no Origin header, so the page gets its token
+      await page.waitForFunction(() => (document.getElementById('token') as HTMLInputElement | null)?.value);
+      const token = await page.inputValue('#token');
+      const list = await fetch(`${dev.url}/storage/chunked-upload`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(list.status).to.equal(200);
+
+      const stranger = await browser.newPage();
+      await stranger.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+      const outcome = await stranger.evaluate(async (url) => {
+        const read = await fetch(url).then(
+          async (r) => `read ${r.status}: ${await r.text()}`,
+          (e: Error) => `refused: ${e.message}`,
+        );
+        const opaque = await fetch(url, { mode: 'no-cors' }).then(
+          async (r) => `${r.type} ${r.status} ${(await r.text()).length}`,
+          (e: Error) => `refused: ${e.message}`,
+        );
+        return { read, opaque };
+      }, `${dev.url}/dev/token?sub=victim`);
+      expect(outcome.read).to.match(/^refused/);
+      // no-cors: an opaque answer, or none at all where Chromium's opaque response blocking drops it
+      expect(outcome.opaque).to.match(/^(refused|opaque 0 0$)/);
+    } finally {
+      await browser.close();
+      await new Promise<void>((resolve) => evil.close(() => resolve()));
+    }
   });
 });

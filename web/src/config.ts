@@ -5,7 +5,7 @@ export interface PageConfig {
   endpoint: string;
   /** The server's base URL for the REST API. */
   apiUrl: string;
-  /** True when the server mints development tokens at GET /dev/token (no JWT secret configured). */
+  /** True when the server mints development tokens at GET /dev/token (DEV_TOKENS=1, no JWT settings). */
   devTokens: boolean;
 }
 

@@ -1,5 +1,6 @@
-// The token field: what every request is authorised with. In development mode the server mints a
-// token for a name on request, and the field starts filled with one.
+// The token field: what every request is authorised with. With DEV_TOKENS=1 the server mints a
+// token for a name on request (to a same-origin page on loopback only), and the field starts
+// filled with one.
 import { TokenSource } from '../../client-sdk/browser/index.js';
 
 export interface TokenField {
