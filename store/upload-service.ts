@@ -362,8 +362,10 @@ export class UploadService {
   }
 
   private async expire(session: UploadSession): Promise<boolean> {
+    // only if nobody is using it right now, and without asking anyone to stop
+    const lock: LockRequest = { mode: 'exclusive', polite: true, timeoutMs: 0 };
     try {
-      return await this.exclusively(session.id, async () => {
+      return await withLock(this.options.locker, session.id, lock, async () => {
         const result = await this.sessions.transition(session.ownerId, session.id, 'expired');
         if (!result.ok) return false;
         this.events.status(result.session);

@@ -6,6 +6,7 @@ import { type LockMode, type LockRequest, lockAbandoned, lockTimeout } from './u
 
 export interface Holder {
   readonly mode: LockMode;
+  readonly polite: boolean;
   readonly onReleaseRequested: (() => void) | undefined;
   asked: boolean;
 }
@@ -25,7 +26,12 @@ export class LockTable {
 
   /** Resolves once `key` is held in `request.mode`; fails with `locked` at `deadline`. */
   async acquire(key: string, request: LockRequest, deadline: number): Promise<Holder> {
-    const holder: Holder = { mode: request.mode, onReleaseRequested: request.onReleaseRequested, asked: false };
+    const holder: Holder = {
+      mode: request.mode,
+      polite: request.polite === true,
+      onReleaseRequested: request.onReleaseRequested,
+      asked: false,
+    };
     const entry = this.entry(key);
     if (entry.waiters.length === 0 && compatible(entry.holders, holder.mode)) {
       entry.holders.add(holder);
@@ -95,7 +101,7 @@ export class LockTable {
 
   private askBlockers(entry: Entry): void {
     const head = entry.waiters[0];
-    if (!head) return;
+    if (!head || head.holder.polite) return;
     for (const holder of entry.holders) {
       if (head.holder.mode === 'exclusive' || holder.mode === 'exclusive') ask(holder);
     }

@@ -8,7 +8,7 @@ export class MemoryLocker implements UploadLocker {
   constructor(private readonly acquireTimeoutMs = 20_000) {}
 
   async acquire(key: string, request: LockRequest): Promise<HeldLock> {
-    const holder = await this.table.acquire(key, request, Date.now() + this.acquireTimeoutMs);
+    const holder = await this.table.acquire(key, request, Date.now() + (request.timeoutMs ?? this.acquireTimeoutMs));
     let released = false;
     return {
       release: async () => {

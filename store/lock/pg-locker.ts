@@ -55,10 +55,10 @@ export class PgLocker implements UploadLocker {
 
   async acquire(key: string, request: LockRequest): Promise<HeldLock> {
     await this.listen();
-    const deadline = Date.now() + this.acquireTimeoutMs;
+    const deadline = Date.now() + (request.timeoutMs ?? this.acquireTimeoutMs);
     const holder = await this.table.acquire(key, request, deadline);
     try {
-      await this.takeAdvisory(key, request.mode, deadline, request.signal);
+      await this.takeAdvisory(key, request, deadline);
     } catch (error) {
       this.table.release(key, holder);
       throw error;
@@ -87,7 +87,8 @@ export class PgLocker implements UploadLocker {
     await this.sql.end({ timeout: 5 });
   }
 
-  private async takeAdvisory(key: string, mode: LockMode, deadline: number, signal: AbortSignal | undefined) {
+  private async takeAdvisory(key: string, request: LockRequest, deadline: number) {
+    const { mode } = request;
     for (;;) {
       const held = this.advisory.get(key);
       if (held?.taking) {
@@ -100,7 +101,7 @@ export class PgLocker implements UploadLocker {
         return;
       }
       const entry: Advisory = { mode, holders: 1, taking: undefined };
-      entry.taking = this.poll(key, mode, deadline, signal);
+      entry.taking = this.poll(key, request, deadline);
       this.advisory.set(key, entry);
       try {
         await entry.taking;
@@ -113,8 +114,9 @@ export class PgLocker implements UploadLocker {
     }
   }
 
-  private async poll(key: string, mode: LockMode, deadline: number, signal: AbortSignal | undefined) {
-    let asked = false;
+  private async poll(key: string, request: LockRequest, deadline: number) {
+    const { mode, signal } = request;
+    let asked = request.polite === true;
     for (;;) {
       if (signal?.aborted) throw lockAbandoned();
       const [row] =

@@ -14,6 +14,10 @@ export interface LockRequest {
   signal?: AbortSignal | undefined;
   /** Called, at most once, when another request waits for this lock. */
   onReleaseRequested?: (() => void) | undefined;
+  /** Wait without asking the holders to let go (the server's own housekeeping). */
+  polite?: boolean;
+  /** How long to wait; the locker's own time-out when not given, 0 to only try. */
+  timeoutMs?: number;
 }
 
 export interface HeldLock {

@@ -145,6 +145,28 @@ for (const [name, make] of factories) {
       await next.release();
     });
 
+    it('lets housekeeping only try, without asking the holder to let go', async () => {
+      const locks = locker();
+      const upload = id();
+      let asked = false;
+      const held = await locks.acquire(upload, {
+        mode: 'exclusive',
+        onReleaseRequested: () => {
+          asked = true;
+        },
+      });
+      const error = await locks.acquire(upload, { mode: 'exclusive', polite: true, timeoutMs: 0 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isUploadError(error) && error.type).to.equal('locked');
+      await settle();
+      expect(asked, 'the holder was left alone').to.equal(false);
+      await held.release();
+      const free = await locks.acquire(upload, { mode: 'exclusive', polite: true, timeoutMs: 0 });
+      await free.release();
+    });
+
     it('keeps locks of different uploads apart', async () => {
       const locks = locker();
       const a = await locks.acquire(id(), { mode: 'exclusive' });
