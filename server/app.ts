@@ -7,7 +7,7 @@ import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { UploadError } from '../store/errors.js';
-import type { StorageLayout } from '../store/layout.js';
+import type { StorageLayout } from '../store/storage/layout.js';
 import type { UploadService } from '../store/upload-service.js';
 import { requireAuth, type TokenVerifier } from './auth.js';
 import type { Config } from './config.js';
@@ -66,7 +66,6 @@ export function createApp(deps: AppDeps): Express {
     config.tusPath,
     tusEndpoint({
       service,
-      layout: deps.layout,
       tusPath: config.tusPath,
       verifier: deps.verifier,
       writeSlots,
@@ -81,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.feed) {
     app.use('/storage/chunked-upload', authenticate, uploadEventRoutes({ service, feed: deps.feed }));
   }
-  const assetDeps = { service, layout: deps.layout };
+  const assetDeps = { service };
   app.use('/storage/assets', authenticate, assetRoutes(assetDeps));
   app.use(
     '/storage/upload',

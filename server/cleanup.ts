@@ -5,8 +5,8 @@ import { schedule } from 'node-cron';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import type { StorageLayout } from '../store/layout.js';
 import { removeOrphans } from '../store/orphans.js';
+import type { StorageLayout } from '../store/storage/layout.js';
 import type { UploadService } from '../store/upload-service.js';
 import type { Logger } from './logger.js';
 

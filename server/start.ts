@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import { recoverUploads } from '../store/recovery.js';
+import { recoverUploads } from '../store/repair/recovery.js';
 import type { UploadService } from '../store/upload-service.js';
 import { createApp } from './app.js';
 import { createVerifier } from './auth.js';
@@ -63,7 +63,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { layout, database, sessions, assets, locker, service } = await openStorage(config, options.database);
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, service, log, hooks: options.hooks });
-  const repaired = await recoverUploads(service, sessions, layout, moduleLogger(log, 'recovery'));
+  const repaired = await recoverUploads(service, sessions, service.storage, moduleLogger(log, 'recovery'));
   if (repaired.finalized + repaired.failed + repaired.reset > 0) log.warn(repaired, 'repaired uploads after a restart');
 
   const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);

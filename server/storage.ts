@@ -4,10 +4,11 @@
 import { AssetRepository } from '../db/asset-repository.js';
 import { type Database, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
-import { StorageLayout } from '../store/layout.js';
 import { MemoryLocker } from '../store/lock/memory-locker.js';
 import { PgLocker } from '../store/lock/pg-locker.js';
 import type { UploadLocker } from '../store/lock/upload-locker.js';
+import { FileChunkStorage } from '../store/storage/file-storage.js';
+import { StorageLayout } from '../store/storage/layout.js';
 import { UploadPolicy } from '../store/upload-policy.js';
 import { UploadService } from '../store/upload-service.js';
 import type { Config } from './config.js';
@@ -39,7 +40,7 @@ export async function openStorage(config: Config, database?: Database): Promise<
     ? new PgLocker({ url: config.databaseUrl, acquireTimeoutMs: config.lockTimeoutMs })
     : new MemoryLocker(config.lockTimeoutMs);
   const service = new UploadService({
-    layout,
+    storage: new FileChunkStorage(layout),
     sessions,
     assets,
     locker,

@@ -6,7 +6,7 @@ import type { Asset, UploadSession } from '../db/schema.js';
 import type { Owned, SessionRepository } from '../db/session-repository.js';
 import { ACTIVE_STATUSES } from '../db/status.js';
 import { UploadError } from './errors.js';
-import { isValidUploadId } from './layout.js';
+import { isValidUploadId } from './storage/layout.js';
 
 const ASSET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

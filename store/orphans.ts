@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { ACTIVE_STATUSES } from '../db/status.js';
-import { isValidUploadId, type StorageLayout } from './layout.js';
+import { isValidUploadId, type StorageLayout } from './storage/layout.js';
 
 export interface OrphanReport {
   uploadFiles: number;

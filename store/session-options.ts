@@ -3,8 +3,8 @@
 import type { UploadMetadata } from '../db/schema.js';
 import { clampChunkSize } from './chunking.js';
 import { UploadError } from './errors.js';
-import { safeFilename } from './layout.js';
 import { storedMediaType } from './media-type.js';
+import { safeFilename } from './storage/layout.js';
 
 export interface SessionOptions {
   filename: string;

@@ -5,31 +5,29 @@
 // one data file in which chunk n occupies bytes [(n-1)C, nC); its session row records the durable
 // offset and every completed chunk with its sha256, and moves only after the bytes are synced.
 import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadMetadata, UploadSession, UploadStatus } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import { BlockPool } from './block-pool.js';
-import type { ExpectedChecksum } from './checksum.js';
-import { storeNumberedChunk } from './chunk-put.js';
 import { totalChunks } from './chunking.js';
-import { createFinalUpload, type FinalUpload, type JoinDeps } from './concatenate.js';
 import { UploadError } from './errors.js';
 import { UploadEvents } from './events.js';
-import { finalizeUpload } from './finalize.js';
-import { HashStates } from './hash-state.js';
-import { isValidUploadId, type StorageLayout } from './layout.js';
+import { createFinalUpload, type FinalUpload, type JoinDeps } from './finish/concatenate.js';
+import { finalizeUpload } from './finish/finalize.js';
 import { assertLive, ownAsset, ownSession } from './lifecycle.js';
 import { chunkLockKey, type LockRequest, type UploadLocker, withLock } from './lock/upload-locker.js';
 import { sessionOptionsFrom } from './session-options.js';
-import { storageError, UploadFiles } from './upload-files.js';
+import type { ChunkStorage } from './storage/chunk-storage.js';
+import { isValidUploadId } from './storage/layout.js';
 import type { UploadPolicy } from './upload-policy.js';
-import { UploadWriter, type WriteTarget } from './upload-writer.js';
+import { BlockPool } from './write/block-pool.js';
+import type { ExpectedChecksum } from './write/checksum.js';
+import { storeNumberedChunk } from './write/chunk-put.js';
+import { HashStates } from './write/hash-state.js';
+import { UploadWriter, type WriteTarget } from './write/upload-writer.js';
 
 export interface UploadServiceOptions {
-  layout: StorageLayout;
+  storage: ChunkStorage;
   sessions: SessionRepository;
   assets: AssetRepository;
   locker: UploadLocker;
@@ -83,7 +81,7 @@ export class UploadService {
   readonly hashes = new HashStates();
   readonly events = new UploadEvents();
   readonly policy: UploadPolicy;
-  private readonly files: UploadFiles;
+  readonly storage: ChunkStorage;
   private readonly writer: UploadWriter;
   private readonly sessions: SessionRepository;
 
@@ -91,11 +89,12 @@ export class UploadService {
     const blockSize = options.writeBufferSize ?? DEFAULT_WRITE_BLOCK;
     const blocksOf = (bytes: number) => Math.max(1, Math.floor(bytes / blockSize));
     const blocks = new BlockPool(blockSize, blocksOf(KEPT_BLOCK_BYTES), blocksOf(IN_FLIGHT_BLOCK_BYTES));
-    this.files = new UploadFiles(options.layout, this.hashes);
+    this.storage = options.storage;
     this.sessions = options.sessions;
     this.policy = options.policy;
     this.writer = new UploadWriter({
-      files: this.files,
+      storage: this.storage,
+      hashes: this.hashes,
       sessions: options.sessions,
       events: this.events,
       blocks,
@@ -125,10 +124,7 @@ export class UploadService {
     const opts = sessionOptionsFrom(input.metadata, this.options.defaultChunkSize);
     this.policy.assertSize(opts.assetType, input.length);
     const id = randomBytes(16).toString('hex');
-    const file = await open(this.options.layout.uploadPath(id), 'wx').catch((e: unknown) => {
-      throw storageError(e);
-    });
-    await file.close();
+    await this.storage.create(id);
     const created = await this.sessions.createWithinLimits(
       {
         id,
@@ -147,7 +143,7 @@ export class UploadService {
       this.policy.creationLimits(),
     );
     if (!created.ok) {
-      await this.files.remove(id);
+      await this.storage.remove(id);
       throw created.limit === 'active'
         ? this.policy.activeCapReached()
         : this.policy.rateLimitReached(created.oldestCounted);
@@ -212,7 +208,7 @@ export class UploadService {
         throw new UploadError('invalid_state', `cannot resume upload session ${id}: it is ${session.status}`);
       }
       const changed = await this.changeStatus(ownerId, id, to);
-      if (to === 'cancelled') await this.files.remove(id);
+      if (to === 'cancelled') await this.removeData(id);
       return changed;
     });
   }
@@ -228,7 +224,7 @@ export class UploadService {
         );
       }
       const cancelled = await this.changeStatus(ownerId, id, 'cancelled');
-      await this.files.remove(id);
+      await this.removeData(id);
       return cancelled;
     });
   }
@@ -272,12 +268,12 @@ export class UploadService {
   /** tus concatenation: a final upload made of the caller's finished partial uploads. */
   concatenate(ownerId: string, input: FinalUpload): Promise<AppendResult> {
     const deps: JoinDeps = {
-      layout: this.options.layout,
+      storage: this.storage,
       sessions: this.sessions,
       locker: this.options.locker,
       create: (owner, upload) => this.create(owner, upload),
       append: (owner, id, append) => this.append(owner, id, append),
-      removeData: (id) => this.files.remove(id),
+      removeData: (id) => this.removeData(id),
     };
     return createFinalUpload(deps, ownerId, input);
   }
@@ -286,7 +282,7 @@ export class UploadService {
   async deleteAsset(ownerId: string, id: string): Promise<void> {
     const asset = await this.getAsset(ownerId, id);
     if (!(await this.options.assets.delete(ownerId, asset.id))) return;
-    await rm(path.dirname(this.options.layout.resolve(asset.storagePath)), { recursive: true, force: true });
+    await this.storage.removeAsset(asset.storagePath);
   }
 
   /** Gives the caller's asset another type, if its size fits that type's limit. */
@@ -369,7 +365,7 @@ export class UploadService {
         const result = await this.sessions.transition(session.ownerId, session.id, 'expired');
         if (!result.ok) return false;
         this.events.status(result.session);
-        await this.files.remove(session.id);
+        await this.removeData(session.id);
         return true;
       });
     } catch (error) {
@@ -392,10 +388,15 @@ export class UploadService {
   private async cancelQuietly(ownerId: string, id: string): Promise<void> {
     try {
       await this.changeStatus(ownerId, id, 'cancelled');
-      await this.files.remove(id);
+      await this.removeData(id);
     } catch {
       // the request's own error is what the client needs to see; a session left behind expires
     }
+  }
+
+  private async removeData(id: string): Promise<void> {
+    this.hashes.forget(id);
+    await this.storage.remove(id);
   }
 
   private nextExpiry(): Date {

@@ -3,15 +3,15 @@
 import { type Response, Router } from 'express';
 import type { Asset } from '../../db/schema.js';
 import { UploadError } from '../../store/errors.js';
-import { type StorageLayout, safeFilename } from '../../store/layout.js';
 import { servedMediaType } from '../../store/media-type.js';
+import type { ChunkStorage } from '../../store/storage/chunk-storage.js';
+import { safeFilename } from '../../store/storage/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
 import { principalOf } from '../auth.js';
 import { assetView } from './asset-view.js';
 
 export interface AssetDeps {
   service: UploadService;
-  layout: StorageLayout;
 }
 
 /**
@@ -20,7 +20,7 @@ export interface AssetDeps {
  * sandbox for a browser that renders it anyway), and the name and type from the row are checked
  * again, as rows written before they were validated may hold anything.
  */
-export function sendAsset(layout: StorageLayout, asset: Asset, res: Response): Promise<void> {
+export function sendAsset(storage: ChunkStorage, asset: Asset, res: Response): Promise<void> {
   res.setHeader('ETag', `"${asset.sha256}"`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Security-Policy', 'sandbox');
@@ -28,7 +28,7 @@ export function sendAsset(layout: StorageLayout, asset: Asset, res: Response): P
   res.type(servedMediaType(asset.contentType));
   return new Promise<void>((resolve, reject) => {
     res.sendFile(
-      layout.resolve(asset.storagePath),
+      storage.assetSource(asset.storagePath).path,
       { etag: false, lastModified: false, dotfiles: 'allow', acceptRanges: true, cacheControl: false },
       (error) => {
         if (!error || res.headersSent) {
@@ -57,7 +57,7 @@ export function assetRoutes(deps: AssetDeps): Router {
     res.json(assetView(await own(principalOf(req).sub, req.params.id)));
   });
   router.get('/:id/download', async (req, res) => {
-    await sendAsset(deps.layout, await own(principalOf(req).sub, req.params.id), res);
+    await sendAsset(deps.service.storage, await own(principalOf(req).sub, req.params.id), res);
   });
   router.delete('/:id', async (req, res) => {
     await deps.service.deleteAsset(principalOf(req).sub, String(req.params.id));

@@ -3,9 +3,9 @@
 // connection (the client leaving while it waits for the lock) and to the lock (another request
 // asking for the upload: the body then ends where it stands, after a drain time).
 import type { UploadSession } from '../../db/schema.js';
-import { parseUploadChecksum } from '../../store/checksum.js';
 import { UploadError } from '../../store/errors.js';
 import type { AppendResult } from '../../store/upload-service.js';
+import { parseUploadChecksum } from '../../store/write/checksum.js';
 import type { TusCall, TusDeps } from './context.js';
 import { requestBody } from './request-body.js';
 

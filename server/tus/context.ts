@@ -2,7 +2,6 @@
 // authenticated and checked (the owner, and the upload the URL names as read for the owner check).
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../db/schema.js';
-import type { StorageLayout } from '../../store/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
 import type { TokenVerifier } from '../auth.js';
 import type { Logger } from '../logger.js';
@@ -10,7 +9,6 @@ import type { WriteSlots } from '../write-slots.js';
 
 export interface TusDeps {
   service: UploadService;
-  layout: StorageLayout;
   tusPath: string;
   verifier: TokenVerifier;
   writeSlots: WriteSlots;

@@ -8,5 +8,5 @@ export const downloadUpload: TusHandler = async (deps, call) => {
   if (session.status !== 'completed' || !session.assetId) {
     throw new UploadError('not_found', `upload ${session.id} has no asset (it is ${session.status})`);
   }
-  await sendAsset(deps.layout, await deps.service.getAsset(call.owner, session.assetId), call.res);
+  await sendAsset(deps.service.storage, await deps.service.getAsset(call.owner, session.assetId), call.res);
 };

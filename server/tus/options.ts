@@ -1,5 +1,5 @@
 // OPTIONS: what the server supports (tus core), with no token needed.
-import { CHECKSUM_ALGORITHMS } from '../../store/checksum.js';
+import { CHECKSUM_ALGORITHMS } from '../../store/write/checksum.js';
 import type { TusHandler } from './context.js';
 import { TUS_EXTENSIONS } from './extensions.js';
 import { TUS_VERSION } from './headers.js';

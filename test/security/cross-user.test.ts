@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
-import { StorageLayout } from '../../store/layout.js';
+import { StorageLayout } from '../../store/storage/layout.js';
 import { sha256 } from '../helpers/files.js';
 import { requestRawPath } from '../helpers/raw-http.js';
 import { bearer, StorageApi, uniqueOwner } from '../helpers/rest.js';

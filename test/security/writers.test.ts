@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import type { UploadSession } from '../../db/schema.js';
-import { StorageLayout } from '../../store/layout.js';
+import { StorageLayout } from '../../store/storage/layout.js';
 import { removeDir, sha256, tempDir } from '../helpers/files.js';
 import { chunkOf, StorageApi, shuffled, uniqueOwner } from '../helpers/rest.js';
 import { startTestServerAt, type TestServer } from '../helpers/server.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { StorageLayout } from '../../store/layout.js';
+import { StorageLayout } from '../../store/storage/layout.js';
 import { randomFile, readRange, removeDir, sha256, tempDir } from '../helpers/files.js';
 import { StorageApi } from '../helpers/rest.js';
 import { startTestServer, startTestServerAt, type TestServer } from '../helpers/server.js';

@@ -12,6 +12,7 @@ import {
   AssetRepository,
   ChunkStore,
   createServer,
+  FileChunkStorage,
   loadConfig,
   MemoryLocker,
   type ProgressEvent,
@@ -125,7 +126,7 @@ describe('embedding', () => {
     await layout.init();
     const sessions = new SessionRepository(database.db);
     const service = new UploadService({
-      layout,
+      storage: new FileChunkStorage(layout),
       sessions,
       assets: new AssetRepository(database.db),
       locker: new MemoryLocker(),

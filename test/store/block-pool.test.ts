@@ -1,7 +1,7 @@
 // The write-block pool: blocks are reused up to what it keeps, never refused, and the blocks in
 // flight across all writers are bounded, with waiters served in order.
 import { expect } from 'chai';
-import { BlockPool } from '../../store/block-pool.js';
+import { BlockPool } from '../../store/write/block-pool.js';
 
 describe('BlockPool', () => {
   it('hands out a block whenever asked and keeps at most maxKept for reuse', () => {

@@ -1,6 +1,6 @@
 // safeFilename and safeSegment: every name that comes from a client becomes one safe path segment.
 import { expect } from 'chai';
-import { safeFilename, safeSegment } from '../../store/layout.js';
+import { safeFilename, safeSegment } from '../../store/storage/layout.js';
 
 describe('store layout names', () => {
   it('keeps an ordinary name, UTF-8 included', () => {

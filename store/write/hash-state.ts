@@ -3,7 +3,6 @@
 // which uploads have a valid state at which offset. Node cannot serialise a hash, so after a
 // restart (or on another instance) the state is rebuilt from the bytes on disk instead.
 import { createHash, type Hash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -149,21 +148,6 @@ export class UploadHasher {
     const digest = await this.states.call({ op: 'chunk', key: this.id });
     if (typeof digest !== 'string') throw new Error(`no chunk digest for ${this.id}`);
     return digest;
-  }
-}
-
-const READ_BLOCK = 1024 * 1024;
-
-/** Feeds bytes [start, end) of a file into one or more hashes (small ranges, on this thread). */
-export async function hashRange(file: FileHandle, start: number, end: number, hashes: Hash[]): Promise<void> {
-  const buffer = Buffer.allocUnsafe(Math.min(READ_BLOCK, Math.max(1, end - start)));
-  let position = start;
-  while (position < end) {
-    const want = Math.min(buffer.length, end - position);
-    const { bytesRead } = await file.read(buffer, 0, want, position);
-    if (bytesRead === 0) throw new Error(`data file ends at ${position}, expected ${end}`);
-    for (const hash of hashes) hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
   }
 }
 

@@ -1,10 +1,9 @@
 // Start-up repair of what a crash can leave behind: a finalise that stopped half-way (finished
 // now, or the session marked failed when its data is gone), and a recorded offset beyond the
 // bytes actually on disk (set back to the last chunk the file still holds).
-import { stat } from 'node:fs/promises';
-import type { SessionRepository } from '../db/session-repository.js';
-import type { StorageLayout } from './layout.js';
-import type { UploadService } from './upload-service.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import type { ChunkStorage } from '../storage/chunk-storage.js';
+import type { UploadService } from '../upload-service.js';
 
 export interface RecoveryReport {
   finalized: number;
@@ -19,13 +18,13 @@ export interface RecoveryLog {
 export async function recoverUploads(
   service: UploadService,
   sessions: SessionRepository,
-  layout: StorageLayout,
+  storage: ChunkStorage,
   log: RecoveryLog,
 ): Promise<RecoveryReport> {
   const report: RecoveryReport = { finalized: 0, failed: 0, reset: 0 };
   for (const session of await sessions.findActive()) {
     if (session.assetId) continue;
-    const size = await fileSize(layout.uploadPath(session.id));
+    const size = await storage.storedLength(session.id);
     if (size === undefined && session.uploadOffset > 0) {
       // a session that cannot be marked failed now is looked at again at the next start
       await service.fail(session, 'its data file is missing').catch(() => {});
@@ -56,12 +55,4 @@ export async function recoverUploads(
     }
   }
   return report;
-}
-
-async function fileSize(file: string): Promise<number | undefined> {
-  try {
-    return (await stat(file)).size;
-  } catch {
-    return undefined;
-  }
 }

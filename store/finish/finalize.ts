@@ -1,21 +1,20 @@
-// Turns a fully received upload into an asset without copying it: the data file is renamed into
-// assets/{owner}/{asset id}/{filename} and the asset row and completed status are committed in one
-// transaction. Every step can run again: the asset id is reserved in the session row before the
-// rename, so a crash half-way is finished by calling this again (see recovery.ts).
+// Turns a fully received upload into an asset without copying it: its bytes are verified (every
+// chunk present, whole-file sha256), promoted into the asset's place by the storage, and the asset
+// row and completed status are committed in one transaction. Every step can run again: the asset
+// id is reserved in the session row before the move, so a crash half-way is finished by calling
+// this again (see repair/recovery.ts). The caller holds the upload's lock.
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, rename } from 'node:fs/promises';
-import path from 'node:path';
-import type { AssetRepository } from '../db/asset-repository.js';
-import type { Asset, UploadSession } from '../db/schema.js';
-import type { SessionRepository } from '../db/session-repository.js';
-import { missingChunks } from './chunking.js';
-import { UploadError } from './errors.js';
-import type { UploadEvents } from './events.js';
-import type { HashStates } from './hash-state.js';
-import { type StorageLayout, syncDirectory } from './layout.js';
+import type { AssetRepository } from '../../db/asset-repository.js';
+import type { Asset, UploadSession } from '../../db/schema.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import { missingChunks } from '../chunking.js';
+import { UploadError } from '../errors.js';
+import type { UploadEvents } from '../events.js';
+import type { ChunkStorage } from '../storage/chunk-storage.js';
+import type { HashStates } from '../write/hash-state.js';
 
 export interface FinalizeDeps {
-  layout: StorageLayout;
+  storage: ChunkStorage;
   sessions: SessionRepository;
   assets: AssetRepository;
   hashes: HashStates;
@@ -29,9 +28,8 @@ export interface FinalizeTarget {
   loaded?: UploadSession | undefined;
 }
 
-/** The caller holds the upload's lock. */
 export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget): Promise<Asset> {
-  const { layout, sessions, hashes } = deps;
+  const { storage, sessions, hashes } = deps;
   const { ownerId, sessionId, loaded } = request;
   const started = performance.now();
   const session = loaded?.id === sessionId ? loaded : await sessions.find(sessionId);
@@ -68,37 +66,13 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
     );
   }
   const assetId = await sessions.reserveAssetId(ownerId, sessionId, randomUUID());
-  const relativePath = layout.assetRelativePath(session.ownerId, assetId, session.filename);
-  const target = layout.resolve(relativePath);
-  const source = layout.uploadPath(sessionId);
+  const storagePath = storage.assetPath(session.ownerId, assetId, session.filename);
   // a repair may find the data already moved by the attempt that crashed
-  const sourceExists = await exists(source);
-  if (!sourceExists && !(await exists(target))) {
-    throw new UploadError('storage_error', `data of upload ${sessionId} is missing on disk`);
-  }
-  const current = sourceExists ? source : target;
-  const digest = await hashes.fileDigest(sessionId, current, length).catch(async (error: unknown) => {
-    // a concurrent attempt may have moved the data into assets/ while this one was hashing it
-    if (current !== source || (await exists(source)) || !(await exists(target))) throw error;
-    return hashes.fileDigest(sessionId, target, length);
-  });
+  const source = await storage.locate(sessionId, storagePath);
+  if (!source) throw new UploadError('storage_error', `data of upload ${sessionId} is missing`);
+  const digest = await hashes.fileDigest(sessionId, source.path, length);
   await assertDeclaredDigest(deps, session, digest);
-
-  if (current === source) {
-    await mkdir(path.dirname(target), { recursive: true });
-    try {
-      await rename(source, target);
-    } catch (error) {
-      // a concurrent attempt may have moved it a moment ago
-      if (!isNotFound(error) || !(await exists(target))) throw error;
-    }
-    // all three at once: the file system commits them together rather than one after another
-    await Promise.all([
-      syncDirectory(path.dirname(target)),
-      syncDirectory(path.dirname(path.dirname(target))),
-      syncDirectory(layout.uploadsDir),
-    ]);
-  }
+  await storage.promote(sessionId, storagePath);
 
   const asset = await sessions.complete(sessionId, {
     id: assetId,
@@ -109,7 +83,7 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
     assetType: session.assetType,
     size: length,
     sha256: digest,
-    storagePath: relativePath,
+    storagePath,
   });
   hashes.forget(sessionId);
   const completed = await sessions.find(sessionId);
@@ -129,17 +103,4 @@ async function assertDeclaredDigest(deps: FinalizeDeps, session: UploadSession, 
   if (failed.ok) deps.events.status(failed.session);
   deps.hashes.forget(session.id);
   throw new UploadError('checksum_mismatch', message);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

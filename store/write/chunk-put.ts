@@ -1,21 +1,20 @@
 // Writes one whole numbered chunk received out of order (the REST chunk route) into its region
-// of the data file. Bytes that are already durable for the session (below its offset, or the
+// of the upload's storage. Bytes that are already durable for the session (below its offset, or the
 // whole chunk when it was stored before) are not rewritten: they are only hashed, so the caller
 // can check they match what is stored and a bad re-send can never damage acknowledged data.
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { UploadSession } from '../db/schema.js';
-import type { SessionRepository } from '../db/session-repository.js';
+import type { UploadSession } from '../../db/schema.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import { chunkLength, chunkStart } from '../chunking.js';
+import { UploadError } from '../errors.js';
+import type { UploadEvents } from '../events.js';
+import type { ChunkSink, ChunkStorage } from '../storage/chunk-storage.js';
+import { storageError } from '../storage/storage-error.js';
 import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
-import { chunkLength, chunkStart } from './chunking.js';
-import { UploadError } from './errors.js';
-import type { UploadEvents } from './events.js';
-import { hashRange, sha256 } from './hash-state.js';
-import { writeAllAt } from './positional-write.js';
-import { storageError, type UploadFiles } from './upload-files.js';
+import { sha256 } from './hash-state.js';
 
 export interface NumberedChunkDeps {
-  files: UploadFiles;
+  storage: ChunkStorage;
   sessions: SessionRepository;
   events: UploadEvents;
   bufferSize: number;
@@ -49,9 +48,9 @@ export async function storeNumberedChunk(
   const size = chunkLength(chunkNumber, session.chunkSize, length);
   const recorded = session.chunks[String(chunkNumber)];
   const protectedEnd = recorded ? start + size : Math.max(start, Math.min(start + size, session.uploadOffset));
-  const file = await deps.files.open(session);
+  const sink = await deps.storage.openSink(id, session.uploadOffset);
   try {
-    const put = await putChunk(file, stream, {
+    const put = await putChunk(sink, stream, {
       chunkNumber,
       start,
       length: size,
@@ -65,7 +64,7 @@ export async function storeNumberedChunk(
     }
     if (put.protectedDigest !== undefined) {
       const onDisk = sha256();
-      await hashRange(file, start, protectedEnd, [onDisk]);
+      for await (const block of deps.storage.read(id, start, protectedEnd)) onDisk.update(block);
       if (onDisk.digest('hex') !== put.protectedDigest) throw differentChunk(chunkNumber);
     }
     const updated = await deps.sessions.recordChunk(session.ownerId, id, chunkNumber, put.digest, deps.nextExpiry());
@@ -82,7 +81,7 @@ export async function storeNumberedChunk(
   } catch (error) {
     throw storageError(error);
   } finally {
-    await file.close();
+    await sink.close();
   }
 }
 
@@ -107,7 +106,7 @@ export interface ChunkPutResult {
   protectedDigest: string | undefined;
 }
 
-export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut): Promise<ChunkPutResult> {
+export async function putChunk(sink: ChunkSink, source: Readable, put: ChunkPut): Promise<ChunkPutResult> {
   const { start, length, protectedEnd } = put;
   const end = start + length;
   const whole = sha256();
@@ -119,7 +118,7 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
   let writePosition = Math.max(start, protectedEnd);
 
   const flush = async () => {
-    await writeAllAt(file, pending, writePosition);
+    await sink.write(pending, writePosition);
     writePosition += pendingBytes;
     pending = [];
     pendingBytes = 0;
@@ -151,6 +150,6 @@ export async function putChunk(file: FileHandle, source: Readable, put: ChunkPut
     throw checksumMismatch(put.checksum.algorithm);
   }
   await flush();
-  await file.datasync();
+  await sink.sync();
   return { digest: whole.digest('hex'), protectedDigest: protectedEnd > start ? overlap.digest('hex') : undefined };
 }

@@ -1,19 +1,22 @@
-// Where a body's bytes go: into the upload's data file at its offset (chunk-writer.ts), with
+// Where a body's bytes go: into the upload's storage at its offset (chunk-writer.ts), with
 // progress recorded in the session row once durable. Also keeps count of the writes in progress,
 // so a graceful stop can ask them to commit what they have and wait for them.
 import type { Readable } from 'node:stream';
-import type { UploadSession } from '../db/schema.js';
-import type { SessionRepository } from '../db/session-repository.js';
+import type { UploadSession } from '../../db/schema.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import { UploadError } from '../errors.js';
+import type { UploadEvents } from '../events.js';
+import type { ChunkStorage } from '../storage/chunk-storage.js';
+import { storageError } from '../storage/storage-error.js';
 import type { BlockPool } from './block-pool.js';
 import type { ExpectedChecksum } from './checksum.js';
 import type { NumberedChunkDeps } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
-import { UploadError } from './errors.js';
-import type { UploadEvents } from './events.js';
-import { storageError, type UploadFiles } from './upload-files.js';
+import type { HashStates, UploadHasher } from './hash-state.js';
 
 export interface UploadWriterDeps {
-  files: UploadFiles;
+  storage: ChunkStorage;
+  hashes: HashStates;
   sessions: SessionRepository;
   events: UploadEvents;
   blocks: BlockPool;
@@ -40,6 +43,12 @@ export class UploadWriter {
   /** What the REST chunk writer needs. */
   get deps(): NumberedChunkDeps {
     return { ...this.w, bufferSize: this.w.blocks.blockSize };
+  }
+
+  /** The upload's running hashes at its offset: this process's, or rebuilt from its stored bytes. */
+  hasherAt(session: UploadSession): Promise<UploadHasher> {
+    const { id, uploadOffset, chunkSize } = session;
+    return this.w.hashes.hasherAt(id, this.w.storage.sourceOf(id).path, uploadOffset, chunkSize);
   }
 
   /** Writes `body` at the session's offset; resolves with the durable offset it reached. */
@@ -98,12 +107,12 @@ export class UploadWriter {
     stop: AbortSignal,
   ): Promise<number> {
     const { session } = target;
-    const file = await this.w.files.open(session);
+    const sink = await this.w.storage.openSink(session.id, session.uploadOffset);
     let recorded = session.uploadOffset;
     try {
-      const hasher = await this.w.files.hasherAt(session);
+      const hasher = await this.hasherAt(session);
       const end = await writeChunks(body, {
-        file,
+        sink,
         chunkSize: session.chunkSize,
         length: target.length,
         maxLength: target.maxLength,
@@ -119,13 +128,13 @@ export class UploadWriter {
         checksum,
         stop,
       });
-      this.w.files.hashes.keep(hasher);
+      this.w.hashes.keep(hasher);
       return end;
     } catch (error) {
-      this.w.files.hashes.forget(session.id);
+      this.w.hashes.forget(session.id);
       throw storageError(error);
     } finally {
-      await file.close();
+      await sink.close();
     }
   }
 

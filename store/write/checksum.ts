@@ -1,7 +1,7 @@
 // The tus checksum extension: Upload-Checksum "<algorithm> <base64 digest>" over one request body.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { UploadError } from './errors.js';
+import { UploadError } from '../errors.js';
 
 export const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5', 'crc32'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];

@@ -1,21 +1,17 @@
 // tus concatenation: a final upload is its partial uploads joined in order. The parts' bytes are
 // streamed (never held whole in memory) through the ordinary write path into the final upload's
-// data file, so chunks, hashes and durability work as for any other upload; the copy can resume
-// from the final's durable offset after a crash. Finals are created here from the caller's own,
-// finished, distinct parts.
-import { createReadStream } from 'node:fs';
+// storage, so chunks, hashes and durability work as for any other upload. Finals are created here
+// from the caller's own, finished, distinct parts.
 import { Readable } from 'node:stream';
-import type { UploadMetadata, UploadSession } from '../db/schema.js';
-import type { SessionRepository } from '../db/session-repository.js';
-import { UploadError } from './errors.js';
-import type { StorageLayout } from './layout.js';
-import type { HeldLock, UploadLocker } from './lock/upload-locker.js';
-import type { AppendInput, AppendResult, NewUpload } from './upload-service.js';
-
-const READ_BLOCK = 1024 * 1024;
+import type { UploadMetadata, UploadSession } from '../../db/schema.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import { UploadError } from '../errors.js';
+import type { HeldLock, UploadLocker } from '../lock/upload-locker.js';
+import type { ChunkStorage } from '../storage/chunk-storage.js';
+import type { AppendInput, AppendResult, NewUpload } from '../upload-service.js';
 
 /** The parts' bytes in order, starting `from` bytes into their concatenation. */
-export function partsStream(layout: StorageLayout, parts: readonly UploadSession[], from: number): Readable {
+export function partsStream(storage: ChunkStorage, parts: readonly UploadSession[], from: number): Readable {
   return Readable.from(
     (async function* () {
       let skip = from;
@@ -25,12 +21,7 @@ export function partsStream(layout: StorageLayout, parts: readonly UploadSession
           skip -= length;
           continue;
         }
-        const file = createReadStream(layout.uploadPath(part.id), {
-          start: skip,
-          end: length - 1,
-          highWaterMark: READ_BLOCK,
-        });
-        for await (const block of file) yield block as Buffer;
+        yield* storage.read(part.id, skip, length);
         skip = 0;
       }
     })(),
@@ -56,7 +47,7 @@ export interface FinalUpload {
 
 /** What joining needs of the upload service. */
 export interface JoinDeps {
-  layout: StorageLayout;
+  storage: ChunkStorage;
   sessions: SessionRepository;
   locker: UploadLocker;
   create(ownerId: string, input: NewUpload): Promise<UploadSession>;
@@ -85,7 +76,7 @@ export async function createFinalUpload(deps: JoinDeps, ownerId: string, input: 
     for (const id of [...ids].sort()) locks.push(await deps.locker.acquire(id, { mode: 'shared' }));
     // read again under the locks: a part may have been cancelled since
     const parts = await ownFinishedParts(deps.sessions, ownerId, ids);
-    const body = partsStream(deps.layout, parts, 0);
+    const body = partsStream(deps.storage, parts, 0);
     let result: AppendResult;
     try {
       result = await deps.append(ownerId, final.id, { offset: 0, body });

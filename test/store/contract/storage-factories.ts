@@ -1,0 +1,32 @@
+// Every ChunkStorage implementation the contract suites run against. A new implementation adds
+// one factory here (skipped when its backend is not configured for this run).
+import type { ChunkStorage } from '../../../store/storage/chunk-storage.js';
+import { FileChunkStorage } from '../../../store/storage/file-storage.js';
+import { StorageLayout } from '../../../store/storage/layout.js';
+
+export interface StorageFactory {
+  name: string;
+  /** Why this implementation cannot run here, or undefined when it can. */
+  unavailable(): string | undefined;
+  /** A storage of its own, rooted in `dataDir` (a fresh temporary directory). */
+  make(dataDir: string): Promise<ChunkStorage>;
+}
+
+export const STORAGE_FACTORIES: StorageFactory[] = [
+  {
+    name: 'file',
+    unavailable: () => undefined,
+    async make(dataDir) {
+      const layout = new StorageLayout(dataDir);
+      await layout.init();
+      return new FileChunkStorage(layout);
+    },
+  },
+];
+
+/** All bytes of `source`. */
+export async function collect(source: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of source) parts.push(part);
+  return Buffer.concat(parts);
+}
