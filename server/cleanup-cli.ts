@@ -21,6 +21,7 @@ try {
       layout,
       log,
       orphanGraceMs: config.orphanGraceMs,
+      quarantineRetentionMs: config.quarantineRetentionMs,
       prune: () => operations.prune(),
     });
     await operations.close();

@@ -109,6 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     layout,
     log: moduleLogger(log, 'cleanup'),
     orphanGraceMs: config.orphanGraceMs,
+    quarantineRetentionMs: config.quarantineRetentionMs,
     onReport: (report: CleanupReport) => metrics.observeCleanup(report),
     prune: () => operations.prune(),
   };
