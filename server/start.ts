@@ -8,6 +8,7 @@ import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import type { ChunkStore } from '../store/chunk-store.js';
+import type { Binding } from '../store/data-binding.js';
 import { PgLocker } from '../store/pg-locker.js';
 import { recoverUploads } from '../store/recovery.js';
 import { createApp } from './app.js';
@@ -58,7 +59,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
-  const { layout, database, sessions, assets, store } = await openStorage(config, options.database);
+  const { layout, database, sessions, assets, store, binding } = await openStorage(config, options.database);
+  logBinding(log, binding, config.dataDir, database.label);
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, store, log, hooks: options.hooks });
   const repaired = await recoverUploads(store, sessions, layout, moduleLogger(log, 'recovery'));
@@ -151,6 +153,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close,
     cleanup: () => runCleanup(cleanupDeps),
   };
+}
+
+function logBinding(log: Logger, binding: Binding | undefined, dataDir: string, database: string): void {
+  if (!binding || binding.outcome === 'verified') return;
+  const what = {
+    bound: 'bound DATA_DIR and the database to a new identity (first start)',
+    adopted: 'DATA_DIR (empty) joined the database: its identity written into DATA_DIR',
+    restored: 'DATA_DIR/identity.json was missing: rewritten from the embedded database',
+  }[binding.outcome];
+  log.info({ data_dir: dataDir, database, identity: binding.identity }, what);
 }
 
 /**
