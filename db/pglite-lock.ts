@@ -29,10 +29,8 @@ export async function lockDirectory(dir: string): Promise<DirectoryLock> {
     pid: process.pid,
     host: os.hostname(),
     startedAt: new Date().toISOString(),
-    command: process.argv
-      .slice(1)
-      .map((arg) => path.relative(process.cwd(), arg) || arg)
-      .join(' '),
+    // the script only: arguments could carry something that must not sit in a readable file
+    command: process.argv[1] ? path.relative(process.cwd(), process.argv[1]) || process.argv[1] : process.title,
   };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (await createExclusive(lockPath, me)) return held(lockPath, me);
