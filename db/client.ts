@@ -1,6 +1,6 @@
 // Opens the database: PostgreSQL through `postgres` when a URL is given, else embedded PGlite
-// in a directory. Both are drizzle PgDatabase instances over the same schema, so repositories
-// do not care which one they get.
+// in a directory (held by this process alone, see pglite-lock.ts). Both are drizzle PgDatabase
+// instances over the same schema, so repositories do not care which one they get.
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { lockDirectory } from './pglite-lock.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -18,6 +19,8 @@ export type DatabaseOptions =
 
 export interface Database {
   readonly kind: DatabaseOptions['kind'];
+  /** Where it is, for messages: the URL with its password hidden, or the embedded directory. */
+  readonly label: string;
   readonly db: Db;
   /**
    * The same database, for rows a crash may lose: commits do not wait for the WAL to reach the
@@ -57,6 +60,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     return {
       kind: 'postgres',
+      label: databaseLabel(options),
       db,
       relaxed: drizzlePostgres(relaxedClient, { schema }),
       migrate: () => migratePostgres(db, { migrationsFolder }),
@@ -89,11 +93,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     import('drizzle-orm/pglite/migrator'),
   ]);
   await mkdir(options.dataDir, { recursive: true });
-  const client = await PGlite.create({ dataDir: options.dataDir });
+  const lock = await lockDirectory(options.dataDir);
+  let client: InstanceType<typeof PGlite>;
+  try {
+    client = await PGlite.create({ dataDir: options.dataDir });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema });
   const held = new Set<string>();
   return {
     kind: 'pglite',
+    label: databaseLabel(options),
     db,
     // one embedded process: nothing waits on another connection's syncs
     relaxed: db,
@@ -111,6 +123,24 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         held.delete(name);
       }
     },
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        await lock.release();
+      }
+    },
   };
+}
+
+/** The database for messages and logs: a PostgreSQL URL with its password replaced by `***`. */
+export function databaseLabel(options: DatabaseOptions): string {
+  if (options.kind === 'pglite') return `the embedded database in ${options.dataDir}`;
+  try {
+    const url = new URL(options.url);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'DATABASE_URL (not a valid URL)';
+  }
 }

@@ -1,5 +1,18 @@
 // Tables of the upload server. Types used elsewhere are inferred from here, never copied by hand.
-import { bigint, bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 export const UPLOAD_STATUSES = [
   'initiated',
@@ -122,3 +135,21 @@ export const webhookOutbox = pgTable(
 
 export type UploadEventRow = typeof uploadEvents.$inferSelect;
 export type WebhookOutboxRow = typeof webhookOutbox.$inferSelect;
+
+// --- Binding to a data directory ---------------------------------------------------------------
+
+/**
+ * The identity of the data directory this database belongs to: one row, written at the first start
+ * and also kept in DATA_DIR/identity.json, so a DATA_DIR pointed at another database (or the
+ * reverse) is refused instead of its files being taken for orphans (store/data-binding.ts).
+ */
+export const dataIdentity = pgTable(
+  'data_identity',
+  {
+    // always 1: the table holds at most one row
+    id: integer('id').primaryKey().default(1),
+    identity: uuid('identity').notNull(),
+    boundAt: timestamp('bound_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('data_identity_one_row', sql`${t.id} = 1`)],
+);

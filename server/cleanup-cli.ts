@@ -1,4 +1,5 @@
 // `npm run cleanup`: one cleanup sweep with the server's configuration, then exit.
+import { StartRefusedError } from '../db/start-refused.js';
 import { runCleanup } from './cleanup.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -20,6 +21,7 @@ try {
       layout,
       log,
       orphanGraceMs: config.orphanGraceMs,
+      quarantineRetentionMs: config.quarantineRetentionMs,
       prune: () => operations.prune(),
     });
     await operations.close();
@@ -30,6 +32,8 @@ try {
     await database.close();
   }
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  // a refused start (DATA_DIR bound to another database, the embedded database in use) is one line
+  const clear = error instanceof ConfigError || error instanceof StartRefusedError;
+  console.error(clear ? error.message : error);
+  process.exit(clear ? 2 : 1);
 }

@@ -1,11 +1,14 @@
 // The cleanup sweep: expire unfinished sessions whose last byte is older than SESSION_TTL
-// (deleting their data), then remove orphaned files. One instance at a time runs it, whatever
-// the number of instances, by holding a database-wide lease for the duration.
+// (deleting their data, which the server wrote and their rows account for), move files nothing
+// explains into the quarantine, and delete what has sat there longer than QUARANTINE_RETENTION.
+// One instance at a time runs it, whatever the number of instances, by holding a database-wide
+// lease for the duration.
 import { schedule } from 'node-cron';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import { removeOrphans } from '../store/orphans.js';
+import { quarantineOrphans } from '../store/orphans.js';
+import { Quarantine } from '../store/quarantine.js';
 import type { StorageLayout } from '../store/storage/layout.js';
 import type { UploadService } from '../store/upload-service.js';
 import type { Logger } from './logger.js';
@@ -19,6 +22,8 @@ export interface CleanupDeps {
   log: Logger;
   /** Files younger than this are never treated as orphans. */
   orphanGraceMs: number;
+  /** Quarantined orphans are deleted once they have been there this long. */
+  quarantineRetentionMs: number;
   onReport?: (report: CleanupReport) => void;
   /** Extra housekeeping run inside the same lease (old upload events and webhooks). */
   prune?: () => Promise<unknown>;
@@ -26,10 +31,17 @@ export interface CleanupDeps {
 
 export interface CleanupReport {
   expired: number;
+  /** Orphan upload files moved into the quarantine (not deleted). */
   orphanUploadFiles: number;
+  /** Orphan asset directories moved into the quarantine (not deleted). */
   orphanAssetDirs: number;
+  /** Upload files and asset directories deleted from the quarantine after QUARANTINE_RETENTION. */
+  quarantinePurged: number;
   ms: number;
 }
+
+/** How many quarantined paths one log line lists; the counts are always complete. */
+const LOGGED_PATHS = 50;
 
 export const CLEANUP_LEASE = 'upload-cleanup';
 
@@ -38,17 +50,36 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport | und
   const report = await deps.database.exclusive(CLEANUP_LEASE, async () => {
     const started = performance.now();
     const expired = await deps.service.expireStale();
-    const orphans = await removeOrphans(
+    const quarantine = new Quarantine(deps.layout.dataDir);
+    const orphans = await quarantineOrphans(
       deps.layout,
       deps.sessions,
       deps.assets,
+      quarantine,
       new Date(Date.now() - deps.orphanGraceMs),
     );
+    if (orphans.quarantined.length > 0) {
+      deps.log.warn(
+        {
+          upload_files: orphans.uploadFiles,
+          asset_dirs: orphans.assetDirs,
+          paths: orphans.quarantined.slice(0, LOGGED_PATHS),
+          more: Math.max(0, orphans.quarantined.length - LOGGED_PATHS),
+        },
+        'moved files no session or asset explains into the quarantine (see docs/operations.md, "Quarantine")',
+      );
+    }
+    for (const failure of orphans.failed) {
+      deps.log.error({ path: failure.path, err: failure.error }, 'could not quarantine an orphan; left in place');
+    }
+    const purged = await quarantine.purge(new Date(Date.now() - deps.quarantineRetentionMs));
+    if (purged.sweeps > 0) deps.log.info(purged, 'deleted quarantined files past QUARANTINE_RETENTION');
     await deps.prune?.();
     return {
       expired,
       orphanUploadFiles: orphans.uploadFiles,
       orphanAssetDirs: orphans.assetDirs,
+      quarantinePurged: purged.items,
       ms: Math.round(performance.now() - started),
     };
   });

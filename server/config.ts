@@ -51,8 +51,10 @@ export interface Config {
     /** Longest lifetime accepted: exp - iat, or exp - now without iat (JWT_MAX_LIFETIME). */
     maxLifetimeSeconds: number;
   };
-  /** Files on disk younger than this are never removed as orphans by the cleanup sweep. */
+  /** Files on disk younger than this are never taken for orphans by the cleanup sweep. */
   orphanGraceMs: number;
+  /** Orphans moved into DATA_DIR/quarantine are deleted after this long there. */
+  quarantineRetentionMs: number;
   /** How long a PATCH waits for another instance to release an upload before answering 423. */
   lockTimeoutMs: number;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
@@ -177,6 +179,7 @@ const EnvSchema = z.object({
   DEV_TOKENS: flag('DEV_TOKENS', false),
   NODE_ENV: z.string().optional(),
   ORPHAN_GRACE: duration('ORPHAN_GRACE').default(3_600_000),
+  QUARANTINE_RETENTION: duration('QUARANTINE_RETENTION').default(30 * 86_400_000),
   LOCK_TIMEOUT: duration('LOCK_TIMEOUT').default(20_000),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   SSE_HEARTBEAT: duration('SSE_HEARTBEAT').default(15_000),
@@ -245,6 +248,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { l
       maxLifetimeSeconds: Math.floor(e.JWT_MAX_LIFETIME / 1000),
     },
     orphanGraceMs: e.ORPHAN_GRACE,
+    quarantineRetentionMs: e.QUARANTINE_RETENTION,
     lockTimeoutMs: e.LOCK_TIMEOUT,
     metricsToken: e.METRICS_TOKEN,
     logModules: e.LOG_LEVEL.modules,

@@ -6,6 +6,7 @@ export { AssetRepository } from '../db/asset-repository.js';
 export { type Database, type DatabaseOptions, openDatabase } from '../db/client.js';
 export type { Asset, UploadSession, UploadStatus } from '../db/schema.js';
 export { SessionRepository } from '../db/session-repository.js';
+export { StartRefusedError } from '../db/start-refused.js';
 export { ChunkStore } from '../store/chunk-store.js';
 export { UploadError } from '../store/errors.js';
 export type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEventMap, UploadEvents } from '../store/events.js';

@@ -1,5 +1,6 @@
 // Entry point of `npm start`: configuration from the environment, then the server until a signal.
 import './threadpool.js';
+import { StartRefusedError } from '../db/start-refused.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './start.js';
 
@@ -49,6 +50,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // a refused start (DATA_DIR bound to another database, the embedded database in use) is one line
+  if (error instanceof StartRefusedError) {
+    console.error(error.message);
+    process.exit(error.exitCode);
+  }
   console.error(error);
   process.exit(1);
 });

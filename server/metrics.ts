@@ -26,6 +26,7 @@ export class Metrics {
   private readonly chunkErrors: Counter<'reason'>;
   private readonly cleanupDuration: Histogram;
   private readonly cleanupRemoved: Counter<'kind'>;
+  private readonly cleanupQuarantined: Counter<'kind'>;
   private readonly idleReleases: Counter;
 
   constructor(sessions: SessionRepository, events: UploadEvents, tusPath: string) {
@@ -85,7 +86,13 @@ export class Metrics {
     });
     this.cleanupRemoved = new Counter({
       name: 'upload_cleanup_removed_total',
-      help: 'What cleanup sweeps removed: expired sessions, orphan upload files, orphan asset dirs',
+      help: 'What cleanup sweeps deleted: expired sessions (their data), quarantined orphans past QUARANTINE_RETENTION',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.cleanupQuarantined = new Counter({
+      name: 'upload_cleanup_quarantined_total',
+      help: 'Files no session or asset explains, moved into DATA_DIR/quarantine: orphan upload files, orphan asset dirs',
       labelNames: ['kind'],
       registers,
     });
@@ -112,8 +119,9 @@ export class Metrics {
   observeCleanup(report: CleanupReport): void {
     this.cleanupDuration.observe(report.ms / 1000);
     this.cleanupRemoved.inc({ kind: 'expired_sessions' }, report.expired);
-    this.cleanupRemoved.inc({ kind: 'orphan_upload_files' }, report.orphanUploadFiles);
-    this.cleanupRemoved.inc({ kind: 'orphan_asset_dirs' }, report.orphanAssetDirs);
+    this.cleanupRemoved.inc({ kind: 'quarantine_expired' }, report.quarantinePurged);
+    this.cleanupQuarantined.inc({ kind: 'orphan_upload_files' }, report.orphanUploadFiles);
+    this.cleanupQuarantined.inc({ kind: 'orphan_asset_dirs' }, report.orphanAssetDirs);
   }
 
   observeIdleRelease(): void {

@@ -6,6 +6,7 @@ import type { Express } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
+import type { Binding } from '../store/data-binding.js';
 import { recoverUploads } from '../store/repair/recovery.js';
 import type { UploadService } from '../store/upload-service.js';
 import { createApp } from './app.js';
@@ -60,7 +61,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (!config.metricsToken && !isLoopbackHost(config.host)) {
     log.warn({ host: config.host }, 'METRICS_TOKEN is not set and HOST is not loopback: GET /metrics answers 403');
   }
-  const { layout, database, sessions, assets, locker, service } = await openStorage(config, options.database);
+  const { layout, database, sessions, assets, locker, service, binding } = await openStorage(config, options.database);
+  logBinding(log, binding, config.dataDir, database.label);
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, service, log, hooks: options.hooks });
   const repaired = await recoverUploads(service, sessions, service.storage, moduleLogger(log, 'recovery'));
@@ -105,6 +107,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     layout,
     log: moduleLogger(log, 'cleanup'),
     orphanGraceMs: config.orphanGraceMs,
+    quarantineRetentionMs: config.quarantineRetentionMs,
     onReport: (report: CleanupReport) => metrics.observeCleanup(report),
     prune: () => operations.prune(),
   };
@@ -146,6 +149,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close,
     cleanup: () => runCleanup(cleanupDeps),
   };
+}
+
+function logBinding(log: Logger, binding: Binding | undefined, dataDir: string, database: string): void {
+  if (!binding || binding.outcome === 'verified') return;
+  const what = {
+    bound: 'bound DATA_DIR and the database to a new identity (first start)',
+    adopted: 'DATA_DIR (empty) joined the database: its identity written into DATA_DIR',
+    restored: 'DATA_DIR/identity.json was missing: rewritten from the embedded database',
+  }[binding.outcome];
+  log.info({ data_dir: dataDir, database, identity: binding.identity }, what);
 }
 
 /**

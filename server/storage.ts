@@ -1,9 +1,15 @@
 // The storage side of a server, built from the configuration: data directory layout, database
 // (opened unless given, and migrated), repositories, upload locks and the upload service. Shared by
 // the server and the one-shot commands (cleanup).
+//
+// A database opened here from the configuration is checked against DATA_DIR's identity (and bound
+// to it at the first start): that pairing, DATA_DIR with DATABASE_URL, is what an operator can get
+// wrong. A database handed in by the caller (an embedding application, the test run's one shared
+// database serving many temporary DATA_DIRs) is the caller's pairing and is not checked.
 import { AssetRepository } from '../db/asset-repository.js';
-import { type Database, openDatabase } from '../db/client.js';
+import { type Database, databaseLabel, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
+import { type Binding, bindDataDir, embeddedDatabaseDir, refuseNewEmbedded } from '../store/data-binding.js';
 import { MemoryLocker } from '../store/lock/memory-locker.js';
 import { PgLocker } from '../store/lock/pg-locker.js';
 import type { UploadLocker } from '../store/lock/upload-locker.js';
@@ -20,19 +26,30 @@ export interface Storage {
   assets: AssetRepository;
   locker: UploadLocker;
   service: UploadService;
+  /** How DATA_DIR and the database were found to belong together; undefined for a database handed in. */
+  binding: Binding | undefined;
 }
 
 export function databaseOptionsFor(config: Config) {
   return config.databaseUrl
     ? ({ kind: 'postgres', url: config.databaseUrl } as const)
-    : ({ kind: 'pglite', dataDir: `${config.dataDir}/pglite` } as const);
+    : ({ kind: 'pglite', dataDir: embeddedDatabaseDir(config.dataDir) } as const);
 }
 
 export async function openStorage(config: Config, database?: Database): Promise<Storage> {
   const layout = new StorageLayout(config.dataDir);
+  const options = databaseOptionsFor(config);
+  if (!database && options.kind === 'pglite') await refuseNewEmbedded(config.dataDir, databaseLabel(options));
+  const db = database ?? (await openDatabase(options));
+  let binding: Binding | undefined;
+  try {
+    await db.migrate();
+    if (!database) binding = await bindDataDir(config.dataDir, db);
+  } catch (error) {
+    if (!database) await db.close();
+    throw error;
+  }
   await layout.init();
-  const db = database ?? (await openDatabase(databaseOptionsFor(config)));
-  await db.migrate();
   const sessions = new SessionRepository(db.db);
   const assets = new AssetRepository(db.db);
   // with a shared database several instances may serve one upload: lock in PostgreSQL
@@ -48,5 +65,5 @@ export async function openStorage(config: Config, database?: Database): Promise<
     defaultChunkSize: config.chunkSize,
     sessionTtlMs: config.sessionTtlMs,
   });
-  return { layout, database: db, sessions, assets, locker, service };
+  return { layout, database: db, sessions, assets, locker, service, binding };
 }

@@ -1,28 +1,49 @@
-// Finds and removes files on disk that nothing owns any more: upload data files whose session is
-// gone or finished, and asset directories with neither an asset row nor a finalise in progress.
+// Finds files on disk that nothing owns any more, upload data files whose session is gone or
+// finished and asset directories with neither an asset row nor a finalise in progress, and moves
+// them into the quarantine (never deletes them: the sweep did not create them as far as it can
+// tell, and a database that does not know a file is not proof the file is worthless).
 // Only files older than a grace period are touched, so a creation or a finalise that is between
 // writing its file and committing its row is never mistaken for an orphan.
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { ACTIVE_STATUSES } from '../db/status.js';
+import type { Quarantine } from './quarantine.js';
 import { isValidUploadId, type StorageLayout } from './storage/layout.js';
 
 export interface OrphanReport {
   uploadFiles: number;
   assetDirs: number;
+  /** Where they went: paths relative to DATA_DIR, in quarantine/<sweep time>/. */
+  quarantined: string[];
+  /** Orphans that could not be moved (left in place), with the reason. */
+  failed: { path: string; error: string }[];
 }
 
 const BATCH = 500;
 
-export async function removeOrphans(
+export async function quarantineOrphans(
   layout: StorageLayout,
   sessions: SessionRepository,
   assets: AssetRepository,
+  quarantine: Quarantine,
   olderThan: Date,
 ): Promise<OrphanReport> {
-  const report: OrphanReport = { uploadFiles: 0, assetDirs: 0 };
+  const report: OrphanReport = { uploadFiles: 0, assetDirs: 0, quarantined: [], failed: [] };
+  const sweepDir = quarantine.sweepDir(new Date());
+  const hold = async (relative: string): Promise<boolean> => {
+    try {
+      const to = await quarantine.hold(sweepDir, relative);
+      report.quarantined.push(path.relative(layout.dataDir, to));
+      return true;
+    } catch (error) {
+      // gone meanwhile is fine; anything else stays where it is and is reported
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        report.failed.push({ path: relative, error: String(error) });
+      return false;
+    }
+  };
 
   const uploadNames = await oldEntries(layout.uploadsDir, olderThan);
   for (const batch of batches(uploadNames, BATCH)) {
@@ -32,13 +53,11 @@ export async function removeOrphans(
         .map((s) => s.id),
     );
     for (const name of batch) {
-      if (live.has(name)) continue;
-      await rm(path.join(layout.uploadsDir, name), { force: true, recursive: true });
-      report.uploadFiles++;
+      if (!live.has(name) && (await hold(path.join('uploads', name)))) report.uploadFiles++;
     }
   }
 
-  for (const owner of await readdir(layout.assetsDir)) {
+  for (const owner of await readdir(layout.assetsDir).catch(() => [] as string[])) {
     const ownerDir = path.join(layout.assetsDir, owner);
     const ids = await oldEntries(ownerDir, olderThan);
     for (const batch of batches(ids, BATCH)) {
@@ -48,9 +67,7 @@ export async function removeOrphans(
         ...(await sessions.findByAssetIds(uuids)).map((s) => s.assetId),
       ]);
       for (const id of batch) {
-        if (known.has(id)) continue;
-        await rm(path.join(ownerDir, id), { force: true, recursive: true });
-        report.assetDirs++;
+        if (!known.has(id) && (await hold(path.join('assets', owner, id)))) report.assetDirs++;
       }
     }
   }

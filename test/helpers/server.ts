@@ -21,7 +21,8 @@ export function sharedDatabase(): Promise<Database> {
     const url = process.env.DATABASE_URL;
     if (url) return { database: await openDatabase({ kind: 'postgres', url }), dir: undefined };
     const dir = await tempDir('upload-test-pglite-');
-    const database = await openDatabase({ kind: 'pglite', dataDir: dir });
+    // a directory of its own around it, so its lock file (beside it) stays inside the temporary dir
+    const database = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pglite') });
     await database.migrate();
     return { database, dir };
   })();
@@ -63,6 +64,29 @@ export async function startTestServerAt(dataDir: string, env: Record<string, str
       await removeDir(dataDir);
     },
   };
+}
+
+/**
+ * A server that opens the database its configuration names, as `npm start` does (the embedded one
+ * under DATA_DIR unless `env` sets DATABASE_URL; the test run's DATABASE_URL is not used), so
+ * DATA_DIR's binding to that database is checked. close() leaves DATA_DIR in place.
+ */
+export async function startConfiguredServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<RunningServer & { tusUrl: string }> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    UPLOADS_PER_HOUR: '0',
+    MAX_ACTIVE_SESSIONS: '0',
+    ...env,
+  });
+  const server = await startServer(config);
+  return Object.assign(server, { tusUrl: `${server.url}${config.tusPath}` });
 }
 
 export interface ChildServer {

@@ -1,11 +1,10 @@
 // The cleanup sweep, in-process (RunningServer.cleanup) and as `npm run cleanup`: with a short
 // SESSION_TTL, unfinished sessions whose last byte is older than the TTL are expired (HEAD 410) and
 // their data deleted; fresh and completed uploads are untouched; files on disk that no session or
-// asset owns are removed; the report counts what was done.
-import { spawn } from 'node:child_process';
+// asset owns are moved into DATA_DIR/quarantine, byte for byte, and deleted from there only after
+// QUARANTINE_RETENTION; the report counts what was done.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { UploadSession } from '../../db/schema.js';
@@ -14,7 +13,8 @@ import { loadConfig } from '../../server/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { randomFile, readRange, removeDir, tempDir } from '../helpers/files.js';
 import { StorageApi } from '../helpers/rest.js';
-import { ROOT, startTestServer, startTestServerAt, type TestServer } from '../helpers/server.js';
+import { runScript, type ScriptRun } from '../helpers/scripts.js';
+import { startTestServer, startTestServerAt, type TestServer } from '../helpers/server.js';
 import { withStorageView } from '../helpers/storage-view.js';
 import { TEST_JWT_SECRET, uniqueOwner } from '../helpers/tokens.js';
 import { tusUploadFile } from '../helpers/tus.js';
@@ -31,20 +31,60 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+interface Orphans {
+  uploads: string[];
+  assetDir: string;
+  /** Every planted file, relative to DATA_DIR, with its bytes. */
+  files: Map<string, Buffer>;
+}
+
 /** Plants files that nothing owns: upload data files and an asset directory. Returns their paths. */
-async function plantOrphans(dataDir: string, owner: string): Promise<{ uploads: string[]; assetDir: string }> {
+async function plantOrphans(dataDir: string, owner: string): Promise<Orphans> {
   const uploads = [
     path.join(dataDir, 'uploads', randomBytes(16).toString('hex')),
     path.join(dataDir, 'uploads', 'x.tmp'),
   ];
-  for (const file of uploads) await writeFile(file, randomBytes(1000));
   const assetDir = path.join(dataDir, 'assets', owner, randomUUID());
   await mkdir(assetDir, { recursive: true });
-  await writeFile(path.join(assetDir, 'left-behind.bin'), randomBytes(1000));
+  await mkdir(path.join(dataDir, 'uploads'), { recursive: true });
+  const files = new Map<string, Buffer>();
+  for (const file of [...uploads, path.join(assetDir, 'left-behind.bin')]) {
+    const bytes = randomBytes(1000);
+    await writeFile(file, bytes);
+    files.set(path.relative(dataDir, file), bytes);
+  }
   // ORPHAN_GRACE is 1 ms: let the newest of them get older than that
   const newest = Math.max(...(await Promise.all([...uploads, assetDir].map(async (f) => (await stat(f)).mtimeMs))));
   await waitFor(() => Date.now() > newest + 5, { what: 'the orphans to pass the grace period' });
-  return { uploads, assetDir };
+  return { uploads, assetDir, files };
+}
+
+/** The sweep directories under DATA_DIR/quarantine. */
+async function quarantineSweeps(dataDir: string): Promise<string[]> {
+  return readdir(path.join(dataDir, 'quarantine')).catch(() => [] as string[]);
+}
+
+/**
+ * Each orphan has left its place and sits, byte-identical, at the same relative path in one sweep
+ * directory of DATA_DIR/quarantine, named after the sweep's time.
+ */
+async function expectQuarantined(dataDir: string, orphans: Orphans): Promise<string> {
+  for (const file of [...orphans.uploads, orphans.assetDir]) {
+    expect(await exists(file), `${file} moved out`).to.equal(false);
+  }
+  const sweeps = await quarantineSweeps(dataDir);
+  const holding = [];
+  for (const sweep of sweeps) {
+    if (await exists(path.join(dataDir, 'quarantine', sweep, [...orphans.files.keys()][0] ?? ''))) holding.push(sweep);
+  }
+  expect(holding, `one sweep directory holds the orphans (of ${sweeps.join(', ')})`).to.have.length(1);
+  const sweep = holding[0] ?? '';
+  expect(sweep).to.match(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z$/);
+  for (const [relative, bytes] of orphans.files) {
+    const kept = await readFile(path.join(dataDir, 'quarantine', sweep, relative));
+    expect(kept.equals(bytes), `${relative} kept byte for byte`).to.equal(true);
+  }
+  return sweep;
 }
 
 /** Waits until every session has passed its expiry (real time, no clock tricks). */
@@ -78,7 +118,7 @@ describe('cleanup', () => {
       await server.stop();
     });
 
-    it('expires stale sessions and deletes their data, keeps fresh and completed ones, removes orphans', async function () {
+    it('expires stale sessions and deletes their data, keeps fresh and completed ones, quarantines orphans', async function () {
       this.timeout(30_000);
       const C = server.config.chunkSize;
       const api = new StorageApi(server.url, owner);
@@ -145,9 +185,7 @@ describe('cleanup', () => {
       expect(head.status).to.equal(200);
       expect(head.headers.get('upload-offset')).to.equal('300000');
 
-      for (const file of [...orphans.uploads, orphans.assetDir]) {
-        expect(await exists(file), `${file} removed`).to.equal(false);
-      }
+      await expectQuarantined(server.dataDir, orphans);
 
       // a second sweep finds nothing more of this test's to do
       const again = (await server.cleanup()) as CleanupReport;
@@ -160,6 +198,51 @@ describe('cleanup', () => {
       const finish = await patchUpload(fresh.url, MiB, more, { owner });
       expect(finish.status, finish.body).to.equal(204);
       expect(finish.headers.get('upload-asset-id')).to.be.a('string');
+    });
+  });
+
+  describe('the quarantine', () => {
+    it('keeps orphans for QUARANTINE_RETENTION, then deletes them; leaves what it did not put there alone', async () => {
+      const dataDir = await tempDir('upload-test-quarantine-');
+      const env = { ORPHAN_GRACE: '1ms', QUARANTINE_RETENTION: '1h' };
+      const orphans = await plantOrphans(dataDir, uniqueOwner('nobody'));
+      // not the sweep's: something an operator put into the quarantine directory
+      const note = path.join(dataDir, 'quarantine', 'restore-notes', 'kept.txt');
+      await mkdir(path.dirname(note), { recursive: true });
+      await writeFile(note, 'moved back asset 42');
+      let sweep: string;
+      const keeping = await startTestServerAt(dataDir, env);
+      try {
+        const first = (await keeping.cleanup()) as CleanupReport;
+        expect(first).to.include({ orphanUploadFiles: 2, orphanAssetDirs: 1, quarantinePurged: 0 });
+        sweep = await expectQuarantined(dataDir, orphans);
+        const metrics = await (await fetch(`${keeping.url}/metrics`)).text();
+        expect(metrics).to.include('upload_cleanup_quarantined_total{kind="orphan_upload_files"} 2');
+        expect(metrics).to.include('upload_cleanup_quarantined_total{kind="orphan_asset_dirs"} 1');
+
+        // within the retention, later sweeps leave the quarantine as it is
+        const second = (await keeping.cleanup()) as CleanupReport;
+        expect(second).to.include({ orphanUploadFiles: 0, orphanAssetDirs: 0, quarantinePurged: 0 });
+        expect(await expectQuarantined(dataDir, orphans)).to.equal(sweep);
+      } finally {
+        await keeping.close();
+      }
+
+      const short = await startTestServerAt(dataDir, { ...env, QUARANTINE_RETENTION: '50ms' });
+      try {
+        const sweptAt = Date.parse(sweep.replace(/T(\d\d)-(\d\d)-/, 'T$1:$2:'));
+        await waitFor(() => Date.now() > sweptAt + 60, { what: 'the quarantined files to pass QUARANTINE_RETENTION' });
+        const third = (await short.cleanup()) as CleanupReport;
+        expect(third.quarantinePurged, 'two upload files and one asset directory').to.equal(3);
+        expect(await exists(path.join(dataDir, 'quarantine', sweep)), 'the sweep directory deleted').to.equal(false);
+        expect(await readFile(note, 'utf8'), 'a directory the sweep did not make is kept').to.equal(
+          'moved back asset 42',
+        );
+        const metrics = await (await fetch(`${short.url}/metrics`)).text();
+        expect(metrics).to.include('upload_cleanup_removed_total{kind="quarantine_expired"} 3');
+      } finally {
+        await short.stop();
+      }
     });
   });
 
@@ -225,9 +308,7 @@ describe('cleanup', () => {
         else expect(report.expired, 'the embedded database holds this test’s sessions only').to.equal(1);
         expect(report.ms).to.be.a('number');
 
-        for (const file of [...orphans.uploads, orphans.assetDir]) {
-          expect(await exists(file), `${file} removed`).to.equal(false);
-        }
+        await expectQuarantined(dataDir, orphans);
         expect(await exists(dataFileOf(dataDir, staleId)), 'stale data deleted').to.equal(false);
         expect(await readRange(dataFileOf(dataDir, freshId), 0, 30_000)).to.deep.equal(freshData);
         await withStorageView(dataDir, async (view) => {
@@ -263,33 +344,11 @@ async function startOwnServer(
   return Object.assign(server, { tusUrl: `${server.url}${config.tusPath}` });
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run cleanup` in the project with the given environment (and the test run's DATABASE_URL). */
-async function runCleanupCli(env: Record<string, string>): Promise<CliRun> {
-  const child = spawn('npm', ['run', '--silent', 'cleanup'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      LOG_LEVEL: 'info',
-      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function runCleanupCli(env: Record<string, string>): Promise<ScriptRun> {
+  return runScript('cleanup', {
+    LOG_LEVEL: 'info',
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
 }
