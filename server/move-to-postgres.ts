@@ -8,8 +8,8 @@ import { type Database, openDatabase } from '../db/client.js';
 import { copyTables } from '../db/copy-tables.js';
 import { StartRefusedError } from '../db/start-refused.js';
 import { rowCounts } from '../db/table-rows.js';
-import { bindDataDir, embeddedDatabaseDir } from '../store/data-binding.js';
-import { writeIdentityFile } from '../store/identity-file.js';
+import { bindDataDir, embeddedDatabaseDir } from '../store/storage/data-binding.js';
+import { writeIdentityFile } from '../store/storage/identity-file.js';
 import type { Config } from './config.js';
 
 export interface MoveReport {

@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Database } from '../db/client.js';
 import type { SessionRepository } from '../db/session-repository.js';
-import type { Binding } from '../store/data-binding.js';
+import type { Binding } from '../store/storage/data-binding.js';
 import { recoverUploads } from '../store/repair/recovery.js';
 import type { UploadService } from '../store/upload-service.js';
 import { createApp } from './app.js';

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { StartRefusedError } from '../db/start-refused.js';
-import { syncDirectory } from './storage/layout.js';
+import { StartRefusedError } from '../../db/start-refused.js';
+import { syncDirectory } from './layout.js';
 
 export const IDENTITY_FILE = 'identity.json';
 

@@ -6,11 +6,11 @@
 // writing its file and committing its row is never mistaken for an orphan.
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { AssetRepository } from '../db/asset-repository.js';
-import type { SessionRepository } from '../db/session-repository.js';
-import { ACTIVE_STATUSES } from '../db/status.js';
+import type { AssetRepository } from '../../db/asset-repository.js';
+import type { SessionRepository } from '../../db/session-repository.js';
+import { ACTIVE_STATUSES } from '../../db/status.js';
 import type { Quarantine } from './quarantine.js';
-import { isValidUploadId, type StorageLayout } from './storage/layout.js';
+import { isValidUploadId, type StorageLayout } from '../storage/layout.js';
 
 export interface OrphanReport {
   uploadFiles: number;

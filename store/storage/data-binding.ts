@@ -12,10 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type Database, openDatabase } from '../db/client.js';
-import { IdentityRepository } from '../db/identity-repository.js';
-import { StartRefusedError } from '../db/start-refused.js';
-import { rowCounts } from '../db/table-rows.js';
+import { type Database, openDatabase } from '../../db/client.js';
+import { IdentityRepository } from '../../db/identity-repository.js';
+import { StartRefusedError } from '../../db/start-refused.js';
+import { rowCounts } from '../../db/table-rows.js';
 import { IDENTITY_FILE, type IdentityFile, readIdentityFile, writeIdentityFile } from './identity-file.js';
 
 export type BindingOutcome = 'verified' | 'bound' | 'adopted' | 'restored';
