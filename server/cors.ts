@@ -28,6 +28,7 @@ export function corsMiddleware(exposedHeaders: readonly string[]) {
       ...TUS_HEADERS,
       ...exposedHeaders,
       'X-Request-Id',
+      'X-Error-Type',
       'WWW-Authenticate',
       'Tus-Checksum-Algorithm',
       'Retry-After',

@@ -1,6 +1,7 @@
 // The one place errors become responses. REST routes answer `{ error, message }` as JSON; tus
-// routes answer plain text, like the rest of the tus protocol. Anything not in the error table is a
-// bug or an outage: it is logged and answered with a generic 500.
+// routes answer plain text, like the rest of the tus protocol; both name the error type in
+// X-Error-Type (a HEAD answer has no body to carry it). Anything not in the error table is a bug
+// or an outage: it is logged and answered with a generic 500.
 import type { NextFunction, Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { isUploadError, UploadError } from '../store/errors.js';
@@ -45,6 +46,9 @@ function isUnstorableText(error: unknown): boolean {
 
 const DRAIN_LIMIT = 32 * 1024 * 1024;
 
+/** Names the error type of every error answer, on both APIs. */
+export const ERROR_TYPE_HEADER = 'X-Error-Type';
+
 export function errorHandler(log: Logger, tusPath: string) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const known = toUploadError(error);
@@ -66,6 +70,7 @@ export function errorHandler(log: Logger, tusPath: string) {
       req.resume();
     }
     res.status(rendered.status);
+    res.setHeader(ERROR_TYPE_HEADER, rendered.type);
     for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
     const isTus = req.originalUrl === tusPath || req.originalUrl.startsWith(`${tusPath}/`);
     if (isTus) {

@@ -9,10 +9,10 @@
 import { AssetRepository } from '../db/asset-repository.js';
 import { type Database, databaseLabel, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
-import { type Binding, bindDataDir, embeddedDatabaseDir, refuseNewEmbedded } from '../store/storage/data-binding.js';
 import { MemoryLocker } from '../store/lock/memory-locker.js';
 import { PgLocker } from '../store/lock/pg-locker.js';
 import type { UploadLocker } from '../store/lock/upload-locker.js';
+import { type Binding, bindDataDir, embeddedDatabaseDir, refuseNewEmbedded } from '../store/storage/data-binding.js';
 import { FileChunkStorage } from '../store/storage/file-storage.js';
 import { StorageLayout } from '../store/storage/layout.js';
 import { UploadPolicy } from '../store/upload-policy.js';

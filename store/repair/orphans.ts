@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { AssetRepository } from '../../db/asset-repository.js';
 import type { SessionRepository } from '../../db/session-repository.js';
 import { ACTIVE_STATUSES } from '../../db/status.js';
-import type { Quarantine } from './quarantine.js';
 import { isValidUploadId, type StorageLayout } from '../storage/layout.js';
+import type { Quarantine } from './quarantine.js';
 
 export interface OrphanReport {
   uploadFiles: number;

@@ -62,6 +62,7 @@ export function expectError(reply: Reply, status: number, type: string): string 
   expect(body.error, body.message).to.equal(type);
   expect(body.message).to.be.a('string').and.not.equal('');
   expect(Object.keys(body).sort()).to.deep.equal(['error', 'message']);
+  expect(reply.headers.get('x-error-type'), 'X-Error-Type names the same type').to.equal(type);
   return body.message;
 }
 

@@ -2,6 +2,7 @@
 // body is sent piece by piece and can be cut off part-way.
 import { once } from 'node:events';
 import http from 'node:http';
+import { expect } from 'chai';
 import { tokenFor } from './tokens.js';
 
 export const TUS_RESUMABLE = '1.0.0';
@@ -40,6 +41,13 @@ export async function tusRequest(method: string, url: string, options: TusReques
   const res = await fetch(url, init);
   const text = method === 'HEAD' ? '' : await res.text();
   return { status: res.status, headers: res.headers, body: text };
+}
+
+/** A tus error answer: its status and its error type (the X-Error-Type header). */
+export function expectTusError(reply: Reply, status: number, type: string): string {
+  expect(reply.status, reply.body).to.equal(status);
+  expect(reply.headers.get('x-error-type'), reply.body).to.equal(type);
+  return reply.body;
 }
 
 /** Upload-Metadata header value: key base64(value) pairs. */
