@@ -44,48 +44,53 @@ export interface Database {
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.kind === 'postgres') {
-    const client = postgres(options.url, {
-      max: options.maxConnections ?? 20,
-      // a burst opens the whole pool; idle connections close again instead of holding server slots
-      idle_timeout: 30,
-      onnotice: () => {},
-    });
-    const db = drizzlePostgres(client, { schema });
-    const relaxedClient = postgres(options.url, {
-      max: 4,
-      idle_timeout: 30,
-      connection: { synchronous_commit: 'off' },
-      onnotice: () => {},
-    });
-    return {
-      kind: 'postgres',
-      label: databaseLabel(options),
-      db,
-      relaxed: drizzlePostgres(relaxedClient, { schema }),
-      migrate: () => migratePostgres(db, { migrationsFolder }),
-      ping: async () => {
-        await db.execute(sql`select 1`);
-      },
-      exclusive: async (name, fn) => {
-        const connection = await client.reserve();
+  return options.kind === 'postgres' ? openPostgres(options) : openPglite(options);
+}
+
+function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): Database {
+  const client = postgres(options.url, {
+    max: options.maxConnections ?? 20,
+    // a burst opens the whole pool; idle connections close again instead of holding server slots
+    idle_timeout: 30,
+    onnotice: () => {},
+  });
+  const db = drizzlePostgres(client, { schema });
+  const relaxedClient = postgres(options.url, {
+    max: 4,
+    idle_timeout: 30,
+    connection: { synchronous_commit: 'off' },
+    onnotice: () => {},
+  });
+  return {
+    kind: 'postgres',
+    label: databaseLabel(options),
+    db,
+    relaxed: drizzlePostgres(relaxedClient, { schema }),
+    migrate: () => migratePostgres(db, { migrationsFolder }),
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    exclusive: async (name, fn) => {
+      const connection = await client.reserve();
+      try {
+        const [row] = await connection`select pg_try_advisory_lock(hashtextextended(${name}, 1)) as locked`;
+        if (row?.locked !== true) return undefined;
         try {
-          const [row] = await connection`select pg_try_advisory_lock(hashtextextended(${name}, 1)) as locked`;
-          if (row?.locked !== true) return undefined;
-          try {
-            return await fn();
-          } finally {
-            await connection`select pg_advisory_unlock(hashtextextended(${name}, 1))`;
-          }
+          return await fn();
         } finally {
-          connection.release();
+          await connection`select pg_advisory_unlock(hashtextextended(${name}, 1))`;
         }
-      },
-      close: async () => {
-        await Promise.all([client.end({ timeout: 5 }), relaxedClient.end({ timeout: 5 })]);
-      },
-    };
-  }
+      } finally {
+        connection.release();
+      }
+    },
+    close: async () => {
+      await Promise.all([client.end({ timeout: 5 }), relaxedClient.end({ timeout: 5 })]);
+    },
+  };
+}
+
+async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>): Promise<Database> {
   // loaded only when used: a server on PostgreSQL does not carry the embedded database's code
   const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import('@electric-sql/pglite'),

@@ -32,35 +32,7 @@ export class Metrics {
   constructor(sessions: SessionRepository, events: UploadEvents, tusPath: string) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'upload_sessions',
-      help: 'Upload sessions by status, from the database',
-      labelNames: ['status'],
-      registers,
-      async collect() {
-        const counts = await sessions.countByStatus();
-        for (const status of UPLOAD_STATUSES) this.set({ status }, counts[status] ?? 0);
-      },
-    });
-    const outcomes = new Counter({
-      name: 'uploads_total',
-      help: 'Uploads that ended, by outcome (completed, failed, cancelled, expired)',
-      labelNames: ['outcome'],
-      registers,
-    });
-    const duration = new Histogram({
-      name: 'upload_duration_seconds',
-      help: 'Time from session creation to completion',
-      buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
-      registers,
-    });
-    const finalize = new Histogram({
-      name: 'upload_finalize_duration_seconds',
-      help: 'Time to finalise a fully received upload into an asset',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
-      registers,
-    });
-    const bytes = new Counter({ name: 'upload_bytes_received_total', help: 'Bytes durably stored', registers });
+    registerUploadMetrics(registers, sessions, events);
     this.chunkErrors = new Counter({
       name: 'upload_chunk_errors_total',
       help: 'Failed data requests (PATCH, chunk and single-shot uploads), by error type',
@@ -103,14 +75,6 @@ export class Metrics {
       registers,
     });
 
-    events.on('progress', (e) => bytes.inc(e.bytes));
-    events.on('status', (e) => {
-      if (OUTCOMES.has(e.status)) outcomes.inc({ outcome: e.status });
-    });
-    events.on('finalized', (e) => {
-      finalize.observe(e.ms / 1000);
-      duration.observe((Date.now() - e.session.createdAt.getTime()) / 1000);
-    });
     this.tusPath = tusPath;
   }
 
@@ -178,4 +142,45 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(/^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1] ?? '');
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The upload lifecycle: sessions by status (read at scrape time), outcomes, durations, bytes. */
+function registerUploadMetrics(registers: Registry[], sessions: SessionRepository, events: UploadEvents): void {
+  new Gauge({
+    name: 'upload_sessions',
+    help: 'Upload sessions by status, from the database',
+    labelNames: ['status'],
+    registers,
+    async collect() {
+      const counts = await sessions.countByStatus();
+      for (const status of UPLOAD_STATUSES) this.set({ status }, counts[status] ?? 0);
+    },
+  });
+  const outcomes = new Counter({
+    name: 'uploads_total',
+    help: 'Uploads that ended, by outcome (completed, failed, cancelled, expired)',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'upload_duration_seconds',
+    help: 'Time from session creation to completion',
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+    registers,
+  });
+  const finalize = new Histogram({
+    name: 'upload_finalize_duration_seconds',
+    help: 'Time to finalise a fully received upload into an asset',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers,
+  });
+  const bytes = new Counter({ name: 'upload_bytes_received_total', help: 'Bytes durably stored', registers });
+  events.on('progress', (e) => bytes.inc(e.bytes));
+  events.on('status', (e) => {
+    if (OUTCOMES.has(e.status)) outcomes.inc({ outcome: e.status });
+  });
+  events.on('finalized', (e) => {
+    finalize.observe(e.ms / 1000);
+    duration.observe((Date.now() - e.session.createdAt.getTime()) / 1000);
+  });
 }
