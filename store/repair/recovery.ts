@@ -2,6 +2,7 @@
 // now, or the session marked failed when its data is gone), and a recorded offset beyond the
 // bytes actually on disk (set back to the last chunk the file still holds).
 import type { SessionRepository } from '../../db/session-repository.js';
+import { isUploadError } from '../errors.js';
 import type { ChunkStorage } from '../storage/chunk-storage.js';
 import type { UploadService } from '../upload-service.js';
 
@@ -48,6 +49,8 @@ export async function recoverUploads(
       await service.repairFinalize(session);
       report.finalized++;
     } catch (error) {
+      // another instance holds the upload: it is finishing it right now
+      if (isUploadError(error) && error.type === 'locked') continue;
       const message = error instanceof Error ? error.message : String(error);
       await service.fail(session, `finalising failed after a restart: ${message}`).catch(() => {});
       log.warn({ upload_id: session.id, err: message }, 'could not finish an interrupted finalise');
