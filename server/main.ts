@@ -2,6 +2,7 @@
 import './threadpool.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './start.js';
+import { StartupError } from './startup-failure.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -14,7 +15,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
+  const server = await startServer(config).catch((error: unknown) => {
+    if (!(error instanceof StartupError)) throw error;
+    // one line a person can act on; the stack only for whoever asked for details
+    process.stderr.write(`upload-server: cannot start: ${error.message}\n`);
+    if (config.logLevel === 'debug' || config.logLevel === 'trace') console.error(error.cause ?? error);
+    process.exit(2);
+  });
   server.log.info(
     {
       url: server.url,

@@ -21,6 +21,7 @@ import { moduleLogger } from './log-levels.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { type Operations, startOperations } from './operations.js';
+import { checkDataDir, databaseFailure, listenFailure } from './startup-failure.js';
 import { openStorage } from './storage.js';
 import { resolveVerifyKey } from './tokens.js';
 
@@ -58,7 +59,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
-  const { layout, database, sessions, assets, store } = await openStorage(config, options.database);
+  await checkDataDir(config.dataDir);
+  const { layout, database, sessions, assets, store } = await openStorage(config, options.database).catch(
+    (error: unknown) => {
+      throw databaseFailure(config, error) ?? error;
+    },
+  );
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, store, log, hooks: options.hooks });
   const repaired = await recoverUploads(store, sessions, layout, moduleLogger(log, 'recovery'));
@@ -96,6 +102,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
+    }).catch(async (error: unknown) => {
+      // nothing is served: let go of what was opened, so the process can exit with the reason
+      await operations.close();
+      await pgLocker?.close();
+      await store.hashes.close();
+      if (!options.database) await database.close();
+      throw listenFailure(config, error) ?? error;
     });
   }
   const port = options.listen === false ? 0 : (server.address() as AddressInfo).port;
