@@ -1,8 +1,17 @@
 // Entry point of `npm start`: configuration from the environment, then the server until a signal.
 import './threadpool.js';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './start.js';
 import { StartupError } from './startup-failure.js';
+
+/** The command that mints a token with this server's dev secret, run from the project's directory. */
+function tokenCommand(dataDir: string): string {
+  // npm runs scripts in the project's directory, where DATA_DIR's default points
+  const projectData = fileURLToPath(new URL('../data', import.meta.url));
+  const quoted = /^[\w./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replaceAll("'", `'\\''`)}'`;
+  return `${dataDir === projectData ? '' : `DATA_DIR=${quoted} `}npm run token -- --sub alice`;
+}
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -34,7 +43,7 @@ async function main(): Promise<void> {
   if (config.auth.kind === 'dev') {
     server.log.warn(
       `no JWT_SECRET or JWT_PUBLIC_KEY set: using a development secret in ${config.dataDir}/jwt-secret. ` +
-        'Mint a token with: npm run token -- --sub alice',
+        `Mint a token with: ${tokenCommand(config.dataDir)}`,
     );
   }
   let stopping = false;
