@@ -1,5 +1,5 @@
-// Named queries over assets (and the one session column an asset correction touches).
-import { desc, eq, inArray } from 'drizzle-orm';
+// Named queries over assets (and the session columns that follow an asset: its type, its id).
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { type Asset, assets, type NewAsset, uploadSessions } from './schema.js';
 
@@ -51,8 +51,18 @@ export class AssetRepository {
     });
   }
 
+  /**
+   * Deletes the asset and takes it off the completed sessions that name it (the one that made it,
+   * and the parts of a concatenation), in one transaction: no session points at a deleted asset.
+   */
   async delete(id: string): Promise<boolean> {
-    const rows = await this.db.delete(assets).where(eq(assets.id, id)).returning({ id: assets.id });
-    return rows.length > 0;
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.delete(assets).where(eq(assets.id, id)).returning({ id: assets.id });
+      await tx
+        .update(uploadSessions)
+        .set({ assetId: null, updatedAt: sql`now()` })
+        .where(and(eq(uploadSessions.assetId, id), eq(uploadSessions.status, 'completed')));
+      return rows.length > 0;
+    });
   }
 }

@@ -52,7 +52,10 @@ export function sendAsset(layout: StorageLayout, asset: Asset, res: Response): P
   });
 }
 
-/** Deletes the row first: a crash in between leaves an orphan file for cleanup, never a dangling row. */
+/**
+ * Deletes the row first (its sessions stop naming it in the same transaction): a crash in between
+ * leaves an orphan file for cleanup, never a dangling row.
+ */
 export async function deleteAsset(deps: AssetDeps, asset: Asset): Promise<void> {
   await deps.assets.delete(asset.id);
   await rm(path.dirname(deps.layout.resolve(asset.storagePath)), { recursive: true, force: true });
@@ -88,6 +91,9 @@ export function tusDownloadRoute(deps: AssetDeps): Router {
     if (!session) throw new UploadError('not_found', `upload ${id} not found`);
     if (session.ownerId !== principalOf(req).sub)
       throw new UploadError('forbidden', `upload ${id} belongs to another user`);
+    if (session.status === 'completed' && !session.assetId) {
+      throw new UploadError('not_found', `the asset of upload ${id} was deleted`);
+    }
     const asset =
       session.status === 'completed' && session.assetId ? await deps.assets.find(session.assetId) : undefined;
     if (!asset) throw new UploadError('not_found', `upload ${id} has no asset (it is ${session.status})`);
