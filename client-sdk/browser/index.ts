@@ -17,6 +17,7 @@ export {
   listSessions,
   uploadIdOf,
 } from '../rest.js';
+export type { RetryListener, RetryNotice } from '../retry.js';
 export { DEFAULT_RETRY_DELAYS, isRetryableStatus, retryPolicy } from '../retry.js';
 export type { UploadMetadata, UploadOptions, UploadResult, UploadTask } from '../types.js';
 export { browserBodyChecksum, browserResendable } from './checksum.js';

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { removeDir, tempDir } from '../helpers/files.js';
+import { closedPort } from '../helpers/ports.js';
 import { ROOT } from '../helpers/server.js';
 import { TEST_JWT_SECRET } from '../helpers/tokens.js';
 
@@ -50,15 +51,6 @@ function oneLine(outcome: Outcome): string {
   const lines = outcome.stderr.trimEnd().split('\n');
   expect(lines, 'one line, no stack').to.have.length(1);
   return lines[0] ?? '';
-}
-
-/** A port nothing listens on (listened on once, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('start-up failures', () => {
