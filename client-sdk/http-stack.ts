@@ -87,9 +87,13 @@ class ClientRequest implements HttpRequest {
     if (response.getStatus() === 401 && auth.refreshable) {
       auth.invalidate(token);
       if (!carriesData || this.options.resendable(body)) {
-        token = await auth.current();
-        response = await this.attempt(body, token);
-        if (response.getStatus() === 401) auth.invalidate(token);
+        const fresh = await auth.current();
+        // the same token again would only be refused again
+        if (fresh !== token) {
+          token = fresh;
+          response = await this.attempt(body, token);
+          if (response.getStatus() === 401) auth.invalidate(token);
+        }
       }
     }
     this.options.onResponse?.(this, response);

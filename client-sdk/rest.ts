@@ -74,9 +74,12 @@ export async function apiFetch(api: ApiOptions, path: string, init: RequestInit 
     }
     let { response, token } = answer;
     if (response.status === 401 && auth.refreshable) {
-      await response.body?.cancel();
       auth.invalidate(token);
-      ({ response, token } = await once());
+      // asked again, getToken() may give the same token, which would only be refused again
+      if ((await auth.current()) !== token) {
+        await response.body?.cancel();
+        ({ response, token } = await once());
+      }
     }
     if (last || !GATEWAY_STATUSES.includes(response.status)) return response;
     const failed = errorForResponse(`${init.method ?? 'GET'} ${path}`, response.status, await response.text());
