@@ -59,12 +59,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
-  await checkDataDir(config.dataDir);
-  const { layout, database, sessions, assets, store } = await openStorage(config, options.database).catch(
-    (error: unknown) => {
-      throw databaseFailure(config, error) ?? error;
-    },
-  );
+  const { layout, database, sessions, assets, store } = await openChecked(config, options.database);
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, store, log, hooks: options.hooks });
   const repaired = await recoverUploads(store, sessions, layout, moduleLogger(log, 'recovery'));
@@ -99,16 +94,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // a client that stops sending mid-body (or never reads its answer) is cut off; what it sent is kept
   server.setTimeout(config.idleTimeoutMs);
   if (options.listen !== false) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    }).catch(async (error: unknown) => {
-      // nothing is served: let go of what was opened, so the process can exit with the reason
+    await listen(server, config, async () => {
       await operations.close();
       await pgLocker?.close();
       await store.hashes.close();
       if (!options.database) await database.close();
-      throw listenFailure(config, error) ?? error;
     });
   }
   const port = options.listen === false ? 0 : (server.address() as AddressInfo).port;
@@ -163,6 +153,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close,
     cleanup: () => runCleanup(cleanupDeps),
   };
+}
+
+/** The storage, after checking DATA_DIR; a database that cannot be opened is named as a setting. */
+async function openChecked(config: Config, database: Database | undefined) {
+  await checkDataDir(config.dataDir);
+  try {
+    return await openStorage(config, database);
+  } catch (error) {
+    throw databaseFailure(config, error) ?? error;
+  }
+}
+
+/** Listens on HOST:PORT; if that fails, lets go of what was opened (`release`) and says why. */
+async function listen(server: http.Server, config: Config, release: () => Promise<void>): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    await release();
+    throw listenFailure(config, error) ?? error;
+  }
 }
 
 /**
