@@ -1,7 +1,7 @@
 // Minting a development token as the README says: the hint the server logs at start names DATA_DIR
 // when it is not the default, and the command it shows mints a token that server accepts;
 // `npm run token` without --sub says so in one line.
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,15 @@ interface Failure {
 }
 
 describe('npm run token', () => {
+  // a server this file started: stopped in after() too, so a test that timed out leaves none behind
+  let server: ChildProcess | undefined;
+  after(async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGKILL');
+      await once(server, 'exit');
+    }
+  });
+
   it('says --sub is required, in one line, with exit code 2', async () => {
     const failure = await run('npm', ['run', '--silent', 'token'], { cwd: ROOT, env: { PATH: process.env.PATH } }).then(
       () => undefined,
@@ -44,6 +53,7 @@ describe('npm run token', () => {
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    server = child;
     try {
       let url = '';
       let hint = '';
