@@ -7,13 +7,13 @@
 #
 # Migrations run at start; with several replicas run `npm run db:migrate` once first (see
 # docs/operations.md).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY . .
 # `npm ci` also builds the upload page (the prepare script); dev dependencies are dropped after
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production DATA_DIR=/data PORT=1080 HOST=0.0.0.0
 COPY --from=build /app /app

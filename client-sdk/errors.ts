@@ -20,7 +20,7 @@ export type ClientErrorKind =
   | 'network'
   /** The source could not be read (a missing file, a failing stream). */
   | 'source'
-  /** Stopped through the AbortSignal; the upload can be resumed later. */
+  /** Stopped through the AbortSignal; `resumable` says whether running it again continues it. */
   | 'aborted'
   /** Stopped by cancel(): the upload was terminated on the server. */
   | 'cancelled';
@@ -35,9 +35,56 @@ export class UploadClientError extends Error {
     readonly status?: number,
     /** The server's error type (`{ error }` of a REST error), if it gave one. */
     readonly code?: string,
+    /**
+     * For kind 'aborted': true when the server keeps the upload and this client remembers it, so
+     * the same upload() (the same CLI command) continues it; false when it would start over.
+     */
+    readonly resumable = false,
   ) {
     super(message);
   }
+}
+
+/** Causes of a failed connection, in words (Node's error codes; browsers give none). */
+const CONNECT_CAUSES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'unknown host',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+const LOST_CAUSES: Readonly<Record<string, string>> = {
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed',
+  UND_ERR_SOCKET: 'connection closed',
+};
+
+function errorCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/**
+ * The error for a request that got no answer: "cannot connect to <server> (connection refused)", or
+ * "lost the connection to <server> (...)" when it broke off; the same words for every call.
+ */
+export function connectionError(url: string, error: unknown): UploadClientError {
+  let server = url;
+  try {
+    server = new URL(url).origin;
+  } catch {
+    // not absolute: name it as given
+  }
+  const code = errorCode(error);
+  const lost = code ? LOST_CAUSES[code] : undefined;
+  if (lost) return new UploadClientError('network', `lost the connection to ${server} (${lost})`);
+  const cause = (code && CONNECT_CAUSES[code]) ?? (error instanceof Error ? error.message : String(error));
+  return new UploadClientError('network', `cannot connect to ${server} (${cause})`);
 }
 
 export function isUploadClientError(error: unknown): error is UploadClientError {

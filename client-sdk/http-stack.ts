@@ -1,6 +1,7 @@
 // A tus-js-client HttpStack around the platform's own: it adds the bearer token (asking for a new
 // one and sending again after a 401 when the body can be sent twice), Upload-Checksum on requests
-// that carry upload bytes, and tells an observer about every response.
+// that carry upload bytes, counts progress only once a request is connected, and tells an observer
+// about every response.
 import type { HttpRequest, HttpResponse, HttpStack } from 'tus-js-client';
 import type { TokenSource } from './auth.js';
 
@@ -16,6 +17,8 @@ export interface StackOptions {
   onResponse?: ((request: HttpRequest, response: HttpResponse) => void) | undefined;
   /** Told of every request as it is sent, with its pending response. */
   onSend?: ((request: HttpRequest, response: Promise<HttpResponse>) => void) | undefined;
+  /** See Platform.whenConnected. */
+  whenConnected?: ((request: HttpRequest, connected: () => void) => void) | undefined;
 }
 
 export class ClientHttpStack implements HttpStack {
@@ -84,9 +87,13 @@ class ClientRequest implements HttpRequest {
     if (response.getStatus() === 401 && auth.refreshable) {
       auth.invalidate(token);
       if (!carriesData || this.options.resendable(body)) {
-        token = await auth.current();
-        response = await this.attempt(body, token);
-        if (response.getStatus() === 401) auth.invalidate(token);
+        const fresh = await auth.current();
+        // the same token again would only be refused again
+        if (fresh !== token) {
+          token = fresh;
+          response = await this.attempt(body, token);
+          if (response.getStatus() === 401) auth.invalidate(token);
+        }
       }
     }
     this.options.onResponse?.(this, response);
@@ -98,9 +105,18 @@ class ClientRequest implements HttpRequest {
     const request = this.inner.createRequest(this.method, this.url);
     for (const [name, value] of Object.entries(this.headers)) request.setHeader(name, value);
     if (token !== undefined) request.setHeader('Authorization', `Bearer ${token}`);
-    request.setProgressHandler(this.progress);
+    const { whenConnected } = this.options;
+    // bytes written before a connection exists only fill a buffer: no progress to report yet
+    let connected = whenConnected === undefined;
+    request.setProgressHandler((bytesSent) => {
+      if (connected) this.progress(bytesSent);
+    });
     this.current = request;
-    return request.send(body);
+    const response = request.send(body);
+    whenConnected?.(request, () => {
+      connected = true;
+    });
+    return response;
   }
 
   abort(): Promise<void> {

@@ -1,6 +1,6 @@
 // What the upload core needs from its environment (Node or a browser), and the source as an entry
 // point has prepared it.
-import type { FileReader, HttpStack, UrlStorage } from 'tus-js-client';
+import type { FileReader, HttpRequest, HttpStack, UrlStorage } from 'tus-js-client';
 import type { BodyChecksum } from './http-stack.js';
 
 export interface Platform {
@@ -15,6 +15,11 @@ export interface Platform {
   resendable: (body: unknown) => boolean;
   /** Relative endpoints are resolved against this (a browser's location). */
   baseHref?: string | undefined;
+  /**
+   * Calls `connected` once the request sent has a connection to the server, so bytes are counted as
+   * progress only then (Node buffers a request body before it connects). Unset: from the start.
+   */
+  whenConnected?: ((request: HttpRequest, connected: () => void) => void) | undefined;
 }
 
 export interface PreparedSource {

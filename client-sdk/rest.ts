@@ -1,9 +1,11 @@
 // Small typed calls to the server's storage REST API and the tus termination: list sessions, a
 // session's status, an asset's metadata, an asset's bytes, cancel. They work in Node and browsers
-// (fetch); a 401 is tried once more with a fresh token when getToken() was given.
+// (fetch); a 401 is tried once more with a fresh token when getToken() was given, and a request
+// that got no answer (or a 502-504 from a proxy) again after each of `retryDelays`, if given.
 import type { AssetInfo, SessionList, SessionState, SessionStatus } from './api-types.js';
 import { type TokenOptions, TokenSource } from './auth.js';
-import { errorForResponse, UploadClientError } from './errors.js';
+import { connectionError, errorForResponse, UploadClientError } from './errors.js';
+import type { RetryListener } from './retry.js';
 
 export interface ApiOptions extends TokenOptions {
   /** The server's base URL, e.g. http://localhost:1080 (REST routes live under /storage). */
@@ -13,7 +15,13 @@ export interface ApiOptions extends TokenOptions {
   /** The tus endpoint's path on the server (default /files). */
   tusPath?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Waits in ms before each retry of a request that got no answer or a 502-504 (default: none). */
+  retryDelays?: readonly number[] | undefined;
+  /** Told before each of those retries. */
+  onRetry?: RetryListener | undefined;
 }
+
+const GATEWAY_STATUSES = [502, 503, 504];
 
 export interface ListOptions {
   status?: SessionState | undefined;
@@ -40,25 +48,50 @@ function urlOf(api: ApiOptions, path: string): string {
 /** One request with the bearer token; after a 401 it asks getToken() again and retries once. */
 export async function apiFetch(api: ApiOptions, path: string, init: RequestInit = {}): Promise<Response> {
   const auth = tokenSource(api);
+  const url = urlOf(api, path);
   const once = async () => {
     const token = await auth.current();
     const headers = new Headers(init.headers);
     if (token !== undefined) headers.set('Authorization', `Bearer ${token}`);
     try {
-      const response = await fetch(urlOf(api, path), { ...init, headers, signal: init.signal ?? api.signal ?? null });
+      const response = await fetch(url, { ...init, headers, signal: init.signal ?? api.signal ?? null });
       return { response, token };
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw new UploadClientError('aborted', `${path}: aborted`);
-      throw new UploadClientError('network', `${path}: ${(error as Error).message}`);
+      throw connectionError(url, error);
     }
   };
-  let { response, token } = await once();
-  if (response.status === 401 && auth.refreshable) {
-    await response.body?.cancel();
-    auth.invalidate(token);
-    ({ response, token } = await once());
+  const delays = api.retryDelays ?? [];
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= delays.length;
+    let answer: Awaited<ReturnType<typeof once>>;
+    try {
+      answer = await once();
+    } catch (error) {
+      if (last || (error as UploadClientError).kind !== 'network') throw error;
+      await pause(api, attempt, error as UploadClientError);
+      continue;
+    }
+    let { response, token } = answer;
+    if (response.status === 401 && auth.refreshable) {
+      auth.invalidate(token);
+      // asked again, getToken() may give the same token, which would only be refused again
+      if ((await auth.current()) !== token) {
+        await response.body?.cancel();
+        ({ response, token } = await once());
+      }
+    }
+    if (last || !GATEWAY_STATUSES.includes(response.status)) return response;
+    const failed = errorForResponse(`${init.method ?? 'GET'} ${path}`, response.status, await response.text());
+    await pause(api, attempt, failed);
   }
-  return response;
+}
+
+/** Tells the listener and waits before retry `attempt` (0-based). */
+async function pause(api: ApiOptions, attempt: number, error: UploadClientError): Promise<void> {
+  const delayMs = api.retryDelays?.[attempt] ?? 0;
+  api.onRetry?.({ attempt: attempt + 1, attempts: api.retryDelays?.length ?? 0, delayMs, error });
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
 }
 
 async function json<T>(api: ApiOptions, what: string, path: string, init?: RequestInit): Promise<T> {

@@ -4,9 +4,24 @@
 // transit; nothing of it was kept) are retried with growing delays. Other 4xx are final, except
 // one 401 answered with a fresh token when getToken() was given.
 import type { DetailedError } from 'tus-js-client';
+import type { UploadClientError } from './errors.js';
 
 /** Delays before each retry, in ms: roughly doubling, about a minute in all. */
 export const DEFAULT_RETRY_DELAYS: readonly number[] = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
+
+/** Told before each retry, so a caller can say why it waits (e.g. "cannot connect to ..."). */
+export interface RetryNotice {
+  /** 1 for the first retry. */
+  attempt: number;
+  /** Retries allowed in all (the length of retryDelays). */
+  attempts: number;
+  /** The wait before this retry. */
+  delayMs: number;
+  /** What failed: kind 'network' when no answer came, else the server's answer. */
+  error: UploadClientError;
+}
+
+export type RetryListener = (notice: RetryNotice) => void;
 
 export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 423 || status === 409 || status === 460;

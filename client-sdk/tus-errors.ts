@@ -1,7 +1,7 @@
 // tus-js-client's errors, turned into UploadClientError: the server's answer when there was one,
-// the request that failed when there was none.
+// "cannot connect to <server>" when there was none, in the same words as the REST calls.
 import type { DetailedError, HttpRequest } from 'tus-js-client';
-import { errorForResponse, isUploadClientError, UploadClientError } from './errors.js';
+import { connectionError, errorForResponse, isUploadClientError, UploadClientError } from './errors.js';
 
 function describe(request: HttpRequest): string {
   const method = request.getMethod();
@@ -17,10 +17,7 @@ export function fromTusError(error: unknown): UploadClientError {
   const request = detailed.originalRequest ?? undefined;
   const response = detailed.originalResponse ?? undefined;
   if (request && response) return errorForResponse(describe(request), response.getStatus(), response.getBody() ?? '');
-  if (request) {
-    const cause = detailed.causingError?.message ?? detailed.message;
-    return new UploadClientError('network', `${describe(request)}: no answer from ${request.getURL()} (${cause})`);
-  }
+  if (request) return connectionError(request.getURL(), detailed.causingError ?? detailed);
   const message = error instanceof Error ? error.message : String(error);
   return new UploadClientError(message.startsWith('tus: ') ? 'usage' : 'source', message.replace(/^tus: /, ''));
 }

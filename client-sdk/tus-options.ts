@@ -10,6 +10,7 @@ import type {
 import { UploadClientError } from './errors.js';
 import type { PreparedSource } from './platform.js';
 import { DEFAULT_RETRY_DELAYS, retryPolicy } from './retry.js';
+import { fromTusError } from './tus-errors.js';
 import type { UploadMetadata, UploadOptions } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024;
@@ -54,6 +55,8 @@ export function tusOptions(source: PreparedSource, options: UploadOptions, wirin
     );
   }
   const resumable = options.resume !== false && source.fingerprint !== null;
+  const retryDelays = [...(options.retryDelays ?? DEFAULT_RETRY_DELAYS)];
+  const shouldRetry = retryPolicy({ canRefreshToken: wiring.canRefreshToken });
   return {
     endpoint: wiring.endpoint,
     metadata: metadataFor(source, options.metadata),
@@ -65,8 +68,20 @@ export function tusOptions(source: PreparedSource, options: UploadOptions, wirin
     // deferred length: tus-js-client then sends no data yet still expects an offset in the answer)
     uploadDataDuringCreation: source.size !== null,
     parallelUploads: parallel,
-    retryDelays: [...(options.retryDelays ?? DEFAULT_RETRY_DELAYS)],
-    onShouldRetry: retryPolicy({ canRefreshToken: wiring.canRefreshToken }),
+    retryDelays,
+    onShouldRetry: (error, attempt) => {
+      const retry = shouldRetry(error, attempt);
+      const failure = retry && options.onRetry ? fromTusError(error) : undefined;
+      if (failure && (failure.kind === 'network' || failure.kind === 'server')) {
+        options.onRetry?.({
+          attempt: attempt + 1,
+          attempts: retryDelays.length,
+          delayMs: retryDelays[attempt] ?? 0,
+          error: failure,
+        });
+      }
+      return retry;
+    },
     storeFingerprintForResuming: resumable,
     removeFingerprintOnSuccess: true,
     urlStorage: wiring.urlStorage,

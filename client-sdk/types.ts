@@ -1,6 +1,7 @@
 // The options and results of upload(), shared by the Node and browser entry points.
 import type { TokenOptions } from './auth.js';
 import type { Progress } from './progress.js';
+import type { RetryListener } from './retry.js';
 
 /** Upload-Metadata: the keys the server reads, plus any others of the caller's (kept on the session). */
 export interface UploadMetadata {
@@ -30,10 +31,15 @@ export interface UploadOptions extends TokenOptions {
   /** Send Upload-Checksum (sha256) with every request that carries bytes (default true). */
   checksum?: boolean | undefined;
   onProgress?: ((progress: Progress) => void) | undefined;
-  /** Stops the upload, keeping what the server has, and rejects with kind 'aborted'. */
+  /**
+   * Stops the upload, keeping what the server has, and rejects with kind 'aborted'; the error's
+   * `resumable` says whether the same call continues it (or starts over).
+   */
   signal?: AbortSignal | undefined;
   /** Delays in ms before each retry (default about a minute of doubling delays); [] turns retries off. */
   retryDelays?: readonly number[] | undefined;
+  /** Told before each retry after no answer or a 5xx, e.g. to say "cannot connect to ..., retrying". */
+  onRetry?: RetryListener | undefined;
   /** Look for an earlier, unfinished upload of the same source and continue it (default true). */
   resume?: boolean | undefined;
   /**

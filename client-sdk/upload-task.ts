@@ -31,6 +31,26 @@ async function terminate(api: ApiOptions, url: string): Promise<void> {
   }
 }
 
+/**
+ * The error of an upload stopped through its signal, saying whether running it again continues it:
+ * only when this client remembers it (its fingerprint is stored, which happens once the server has
+ * answered the creating request; a creation cut off is cancelled by the server).
+ */
+async function stopped(
+  options: UploadOptions,
+  source: PreparedSource | undefined,
+  platform: Platform,
+): Promise<UploadClientError> {
+  const aborted = (message: string, resumable = false) =>
+    new UploadClientError('aborted', `the upload was stopped; ${message}`, undefined, undefined, resumable);
+  if (options.resume === false) return aborted('resume is off, so running it again starts over');
+  const notYet = aborted('the server had not accepted it yet, so running it again starts over');
+  if (!source) return notYet;
+  if (source.fingerprint === null) return aborted('the source has no fingerprint, so running it again starts over');
+  const remembered = await platform.urlStorage.findUploadsByFingerprint(source.fingerprint).catch(() => []);
+  return remembered.length > 0 ? aborted('running it again continues from the bytes the server has', true) : notYet;
+}
+
 function latest(previous: PreviousUpload[]): PreviousUpload | undefined {
   return [...previous].sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime))[0];
 }
@@ -48,6 +68,7 @@ export function startUpload(
   const seen = new Observations(endpoint);
   const stack = new ClientHttpStack(platform.httpStack, {
     auth: tokens,
+    whenConnected: platform.whenConnected,
     checksum: options.checksum === false ? undefined : platform.checksum,
     resendable: platform.resendable,
     onResponse: (request, response) => seen.record(request, response),
@@ -137,7 +158,8 @@ export function startUpload(
     void ready
       .then((upload) => upload.abort(false))
       .catch(() => {})
-      .then(() => fail(new UploadClientError('aborted', 'the upload was aborted; it can be resumed'), true));
+      .then(() => stopped(options, source, platform))
+      .then((error) => fail(error, true));
   };
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });

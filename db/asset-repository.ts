@@ -1,5 +1,5 @@
-// Named queries over assets (and the one session column an asset correction touches).
-import { and, desc, eq, inArray } from 'drizzle-orm';
+// Named queries over assets (and the session columns that follow an asset: its type, its id).
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { type Asset, assets, type NewAsset, uploadSessions } from './schema.js';
 import { type Owned, ownedBy } from './session-repository.js';
@@ -63,8 +63,26 @@ export class AssetRepository {
     });
   }
 
+  /**
+   * Deletes the caller's asset and takes it off the completed sessions that name it (the one that
+   * made it, and the parts of a concatenation), in one transaction: no session points at a deleted
+   * asset.
+   */
   async delete(ownerId: string, id: string): Promise<boolean> {
-    const rows = await this.db.delete(assets).where(mine(ownerId, id)).returning({ id: assets.id });
-    return rows.length > 0;
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.delete(assets).where(mine(ownerId, id)).returning({ id: assets.id });
+      if (rows.length === 0) return false;
+      await tx
+        .update(uploadSessions)
+        .set({ assetId: null, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(uploadSessions.assetId, id),
+            eq(uploadSessions.ownerId, ownerId),
+            eq(uploadSessions.status, 'completed'),
+          ),
+        );
+      return true;
+    });
   }
 }

@@ -26,6 +26,8 @@ export interface Config {
   sessionTtlMs: number;
   cleanupCron: string;
   logLevel: LogLevel;
+  /** JSON lines, or readable lines for a person (LOG_FORMAT; by default readable on a terminal). */
+  logFormat: 'json' | 'pretty';
   /** Largest upload accepted, in bytes; 0 means no limit. */
   maxUploadSize: number;
   /** How long SIGTERM waits for in-flight requests before closing them. */
@@ -163,6 +165,7 @@ const EnvSchema = z.object({
       return parsed;
     })
     .default({ level: 'info', modules: {} }),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' }).optional(),
   MAX_UPLOAD_SIZE: size('MAX_UPLOAD_SIZE').default(0),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE').default(10_000),
   IDLE_TIMEOUT: duration('IDLE_TIMEOUT').default(60_000),
@@ -201,11 +204,16 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT: duration('WEBHOOK_TIMEOUT').default(10_000),
 });
 
-/**
- * Reads and validates the configuration; throws ConfigError naming every bad variable. One-off
- * tools that listen on nothing (migrations, cleanup) pass `listening: false`.
- */
-export function loadConfig(env: Record<string, string | undefined>, options: { listening?: boolean } = {}): Config {
+/** What the configuration depends on besides the environment. */
+export interface ConfigContext {
+  /** False for one-off tools that listen on nothing (migrations, cleanup): the HOST rules do not apply. */
+  listening?: boolean;
+  /** stdout is a terminal: logs default to the readable format. */
+  terminal?: boolean;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>, context: ConfigContext = {}): Config {
   // empty strings count as unset, as shells and .env files often produce them
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
@@ -213,7 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { l
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
   }
   const e = parsed.data;
-  const access = resolveAccess(e, options.listening !== false);
+  const access = resolveAccess(e, context.listening !== false);
   if ('problems' in access) throw new ConfigError(access.problems);
   if (e.WEBHOOK_SECRET && !e.WEBHOOK_URL) {
     throw new ConfigError(['WEBHOOK_SECRET is set but WEBHOOK_URL is not']);
@@ -232,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: { l
     sessionTtlMs: e.SESSION_TTL,
     cleanupCron: e.CLEANUP_CRON,
     logLevel: e.LOG_LEVEL.level,
+    logFormat: e.LOG_FORMAT ?? (context.terminal ? 'pretty' : 'json'),
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     idleTimeoutMs: e.IDLE_TIMEOUT,

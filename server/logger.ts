@@ -1,7 +1,10 @@
-// Structured JSON logs (pino) and a request log line per response, tagged with a request id.
+// Structured logs (pino), as JSON lines or, for a person at a terminal, as readable lines
+// (pino-pretty), and a request log line per response, tagged with a request id.
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { type DestinationStream, type Logger, type LoggerOptions as LoggerSettings, pino } from 'pino';
+import pretty from 'pino-pretty';
 import { requestLogFields, runWithRequest } from './log-context.js';
 import { type LogLevel, type LogLevels, moduleLogger, registerModuleLevels } from './log-levels.js';
 
@@ -12,6 +15,29 @@ export interface LoggerOptions {
   modules?: LogLevels['modules'];
   /** Where lines go (default stdout). */
   destination?: DestinationStream;
+  /** `json` (the default) or `pretty`: one coloured line per entry, its fields below it. */
+  format?: LogFormat;
+}
+
+export type LogFormat = 'json' | 'pretty';
+
+function prettyStream(destination: DestinationStream | undefined): DestinationStream {
+  // pino-pretty writes to a stream; a bare { write } (as tests pass) is wrapped into one
+  const stream =
+    destination &&
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        destination.write(chunk.toString());
+        done();
+      },
+    });
+  return pretty({
+    // written in place, so the last lines before an exit are not lost in a worker's queue
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    ...(stream ? { destination: stream, colorize: false } : {}),
+  });
 }
 
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
@@ -39,7 +65,8 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
       censor: '[redacted]',
     },
   };
-  const log = options.destination ? pino(settings, options.destination) : pino(settings);
+  const destination = options.format === 'pretty' ? prettyStream(options.destination) : options.destination;
+  const log = destination ? pino(settings, destination) : pino(settings);
   registerModuleLevels(log, options.modules ?? {});
   return log;
 }

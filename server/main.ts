@@ -1,13 +1,23 @@
 // Entry point of `npm start`: configuration from the environment, then the server until a signal.
 import './threadpool.js';
+import { fileURLToPath } from 'node:url';
 import { StartRefusedError } from '../db/start-refused.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './start.js';
+import { StartupError } from './startup-failure.js';
+
+/** The command that mints a token with this server's dev secret, run from the project's directory. */
+function tokenCommand(dataDir: string): string {
+  // npm runs scripts in the project's directory, where DATA_DIR's default points
+  const projectData = fileURLToPath(new URL('../data', import.meta.url));
+  const quoted = /^[\w./-]+$/.test(dataDir) ? dataDir : `'${dataDir.replaceAll("'", `'\\''`)}'`;
+  return `${dataDir === projectData ? '' : `DATA_DIR=${quoted} `}npm run token -- --sub alice`;
+}
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, { terminal: process.stdout.isTTY === true });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -15,7 +25,13 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
+  const server = await startServer(config).catch((error: unknown) => {
+    if (!(error instanceof StartupError)) throw error;
+    // one line a person can act on; the stack only for whoever asked for details
+    process.stderr.write(`upload-server: cannot start: ${error.message}\n`);
+    if (config.logLevel === 'debug' || config.logLevel === 'trace') console.error(error.cause ?? error);
+    process.exit(2);
+  });
   server.log.info(
     {
       url: server.url,
@@ -28,7 +44,7 @@ async function main(): Promise<void> {
   if (config.auth.kind === 'dev') {
     server.log.warn(
       `no JWT_SECRET or JWT_PUBLIC_KEY set: using a development secret in ${config.dataDir}/jwt-secret, ` +
-        `on loopback only (HOST=${config.host}). Mint a token with: npm run token -- --sub alice` +
+        `on loopback only (HOST=${config.host}). Mint a token with: ${tokenCommand(config.dataDir)}` +
         (config.devTokens ? `, or GET ${server.url}/dev/token?sub=alice (DEV_TOKENS=1)` : ''),
     );
   }

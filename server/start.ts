@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './logger.js';
 import { isLoopbackHost } from './loopback.js';
 import { Metrics } from './metrics.js';
 import { type Operations, startOperations } from './operations.js';
+import { checkDataDir, databaseFailure, listenFailure } from './startup-failure.js';
 import { openStorage } from './storage.js';
 import { resolveVerifyKey } from './tokens.js';
 
@@ -54,14 +55,14 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? createLogger(config.logLevel, { modules: config.logModules });
+  const log = options.log ?? createLogger(config.logLevel, { modules: config.logModules, format: config.logFormat });
   if (config.chunkSizeClampedFrom !== undefined) {
     log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
   }
   if (!config.metricsToken && !isLoopbackHost(config.host)) {
     log.warn({ host: config.host }, 'METRICS_TOKEN is not set and HOST is not loopback: GET /metrics answers 403');
   }
-  const { layout, database, sessions, assets, locker, service, binding } = await openStorage(config, options.database);
+  const { layout, database, sessions, assets, locker, service, binding } = await openChecked(config, options.database);
   logBinding(log, binding, config.dataDir, database.label);
   // before crash repair, so uploads it finishes are announced too
   const operations = await startOperations({ config, database, service, log, hooks: options.hooks });
@@ -91,9 +92,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // a client that stops sending mid-body (or never reads its answer) is cut off; what it sent is kept
   server.setTimeout(config.idleTimeoutMs);
   if (options.listen !== false) {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
+    await listen(server, config, async () => {
+      await operations.close();
+      await locker.close();
+      await service.hashes.close();
+      if (!options.database) await database.close();
     });
   }
   const port = options.listen === false ? 0 : (server.address() as AddressInfo).port;
@@ -159,6 +162,29 @@ function logBinding(log: Logger, binding: Binding | undefined, dataDir: string, 
     restored: 'DATA_DIR/identity.json was missing: rewritten from the embedded database',
   }[binding.outcome];
   log.info({ data_dir: dataDir, database, identity: binding.identity }, what);
+}
+
+/** The storage, after checking DATA_DIR; a database that cannot be opened is named as a setting. */
+async function openChecked(config: Config, database: Database | undefined) {
+  await checkDataDir(config.dataDir);
+  try {
+    return await openStorage(config, database);
+  } catch (error) {
+    throw databaseFailure(config, error) ?? error;
+  }
+}
+
+/** Listens on HOST:PORT; if that fails, lets go of what was opened (`release`) and says why. */
+async function listen(server: http.Server, config: Config, release: () => Promise<void>): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    await release();
+    throw listenFailure(config, error) ?? error;
+  }
 }
 
 /**

@@ -220,7 +220,9 @@ export class UploadService {
       if (session.status === 'completed') {
         throw new UploadError(
           'invalid_state',
-          `upload ${id} is completed; delete its asset ${session.assetId} through /storage/assets instead`,
+          session.assetId
+            ? `upload ${id} is completed; delete its asset ${session.assetId} through /storage/assets instead`
+            : `upload ${id} is completed and its asset was deleted`,
         );
       }
       const cancelled = await this.changeStatus(ownerId, id, 'cancelled');

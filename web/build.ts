@@ -1,6 +1,8 @@
 // Builds the upload page: web/src bundled by esbuild into public/dist (app.js, app.css) beside a
-// copy of web/index.html. Run by `npm run build`, which `npm install` runs too (prepare).
-import { copyFile, mkdir } from 'node:fs/promises';
+// copy of web/index.html. Run by `npm run build`, which `npm install` runs too (prepare). Each file
+// is written beside its place and renamed into it, so a server serving public/dist (or a second
+// build at the same moment, as when two test runs share a checkout) never sees half a file.
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -10,7 +12,7 @@ export const DIST = path.resolve(WEB, '../public/dist');
 
 export async function buildPage(options: { minify?: boolean } = {}): Promise<void> {
   await mkdir(DIST, { recursive: true });
-  await build({
+  const built = await build({
     entryPoints: [
       { in: path.join(WEB, 'src/main.ts'), out: 'app' },
       { in: path.join(WEB, 'src/app.css'), out: 'app' },
@@ -24,8 +26,17 @@ export async function buildPage(options: { minify?: boolean } = {}): Promise<voi
     sourcemap: true,
     logLevel: 'warning',
     legalComments: 'linked',
+    write: false,
   });
-  await copyFile(path.join(WEB, 'index.html'), path.join(DIST, 'index.html'));
+  const files = [
+    ...built.outputFiles.map((file) => ({ target: file.path, write: (to: string) => writeFile(to, file.contents) })),
+    { target: path.join(DIST, 'index.html'), write: (to: string) => copyFile(path.join(WEB, 'index.html'), to) },
+  ];
+  for (const { target, write } of files) {
+    const temporary = `${target}.${process.pid}.tmp`;
+    await write(temporary);
+    await rename(temporary, target);
+  }
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -3,7 +3,7 @@
 // the token and Upload-Checksum, and the retry policy.
 export type { AssetInfo, SessionList, SessionState, SessionStatus } from '../api-types.js';
 export { type TokenOptions, TokenSource } from '../auth.js';
-export { type ClientErrorKind, isUploadClientError, UploadClientError } from '../errors.js';
+export { type ClientErrorKind, describeBody, isUploadClientError, UploadClientError } from '../errors.js';
 export { ClientHttpStack } from '../http-stack.js';
 export { ASSET_ID_HEADER } from '../observations.js';
 export type { Progress } from '../progress.js';
@@ -17,6 +17,7 @@ export {
   listSessions,
   uploadIdOf,
 } from '../rest.js';
+export type { RetryListener, RetryNotice } from '../retry.js';
 export { DEFAULT_RETRY_DELAYS, isRetryableStatus, retryPolicy } from '../retry.js';
 export type { UploadMetadata, UploadOptions, UploadResult, UploadTask } from '../types.js';
 export { browserBodyChecksum, browserResendable } from './checksum.js';

@@ -6,7 +6,7 @@ import { UploadClientError } from '../errors.js';
 export const USAGE = `Usage: upload-cli <command> [options]
 
 Commands:
-  upload FILE               upload a file (run the same command again to resume it)
+  upload FILE               upload a file (stopped, the same command again resumes it)
   status ID                 show an upload session
   list                      list your upload sessions
   cancel ID                 cancel an unfinished upload and delete its bytes on the server
@@ -19,6 +19,8 @@ Options:
   --token JWT               bearer token (env UPLOAD_TOKEN)
   --json                    print one JSON object on stdout (errors too), no progress bar
   -q, --quiet               no progress bar
+  --retries N               retries of a server that does not answer or answers 5xx, waiting
+                            0.5 s, 1 s, 2 s ... 30 s between them (default 7, about a minute)
   -h, --help                this text
 
 upload:
@@ -36,9 +38,10 @@ list:
   --limit N                 at most N sessions (default 50)
 download:
   -o, --output FILE         where to write the asset
+  --force                   overwrite FILE if it exists
 token:
   --sub NAME                the owner the token stands for
-  --ttl SECONDS             lifetime in seconds (default 86400)
+  --ttl DURATION            lifetime: 30m, 24h, 7d, or seconds (default 24h)
   --data-dir DIR            the server's DATA_DIR (env DATA_DIR, default ./data)
 
 Exit codes: 0 done, 1 failed, 2 usage error, 3 token refused or not yours, 4 not found,
@@ -63,6 +66,8 @@ const OPTIONS = {
   status: { type: 'string' },
   limit: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  force: { type: 'boolean' },
+  retries: { type: 'string' },
   sub: { type: 'string' },
   ttl: { type: 'string' },
   'data-dir': { type: 'string' },

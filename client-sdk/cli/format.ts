@@ -1,5 +1,5 @@
-// Sizes in and out of the CLI: "5MiB" or "512KiB" or "1048576" read as bytes, bytes and seconds
-// printed for people.
+// Sizes and durations in and out of the CLI: "5MiB" or "512KiB" or "1048576" read as bytes, "30m"
+// or "24h" or "3600" as seconds, bytes and seconds printed for people.
 import { UploadClientError } from '../errors.js';
 
 const UNITS: Readonly<Record<string, number>> = {
@@ -25,6 +25,18 @@ export function parseSize(text: string, name: string): number {
     throw new UploadClientError('usage', `${name} ${JSON.stringify(text)} is not a size (e.g. 5MiB, 512KiB, 1048576)`);
   }
   return bytes;
+}
+
+const SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds from "30m", "24h", "7d", "90s" or "3600", as `npm run token --ttl` reads them. */
+export function parseDuration(text: string, name: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/i.exec(text);
+  const seconds = match?.[1] ? Math.round(Number(match[1]) * (SECONDS[match[2]?.toLowerCase() || 's'] ?? 1)) : 0;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) {
+    throw new UploadClientError('usage', `${name} ${JSON.stringify(text)} is not a duration (e.g. 30m, 24h, 7d, 3600)`);
+  }
+  return seconds;
 }
 
 export function parseCount(text: string, name: string, min = 1): number {

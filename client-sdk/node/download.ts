@@ -12,14 +12,27 @@ export interface DownloadResult {
   bytes: number;
 }
 
-export async function downloadToFile(api: ApiOptions, assetId: string, file: string): Promise<DownloadResult> {
+export interface DownloadOptions {
+  /** Told as bytes arrive, with the asset's length when the server sent it. */
+  onProgress?: ((bytes: number, total: number | null) => void) | undefined;
+}
+
+export async function downloadToFile(
+  api: ApiOptions,
+  assetId: string,
+  file: string,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
   const response = await downloadResponse(api, assetId);
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  const total = Number.isSafeInteger(length) ? length : null;
   const partial = `${file}.part`;
   let bytes = 0;
   try {
     const body = response.body ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>) : Readable.from([]);
     body.on('data', (block: Buffer) => {
       bytes += block.length;
+      options.onProgress?.(bytes, total);
     });
     await pipeline(body, createWriteStream(partial));
     await rename(partial, file);

@@ -11,9 +11,9 @@ const MAX_AGE_MS = 7 * 24 * 3600_000;
 
 type Entries = Record<string, Omit<PreviousUpload, 'urlStorageKey'>>;
 
-/** ~/.upload-client/resume.json, or UPLOAD_RESUME_FILE. */
+/** ~/.upload-client/resume.json: where uploads are remembered unless the caller names a file. */
 export function defaultResumeFile(): string {
-  return process.env.UPLOAD_RESUME_FILE ?? path.join(os.homedir(), '.upload-client', 'resume.json');
+  return path.join(os.homedir(), '.upload-client', 'resume.json');
 }
 
 export class JsonFileUrlStorage implements UrlStorage {

@@ -48,6 +48,7 @@ export function sessionView(session: UploadSession, uploadUrl: string): SessionV
     updated_at: session.updatedAt.toISOString(),
     expires_at: session.expiresAt.toISOString(),
     completed_at: session.completedAt?.toISOString() ?? null,
+    // null again once the asset is deleted (the session stays completed)
     asset_id: completed ? session.assetId : null,
     error: session.error,
   };

@@ -5,6 +5,9 @@ import { type TusHandler, uploadOf } from './context.js';
 
 export const downloadUpload: TusHandler = async (deps, call) => {
   const session = uploadOf(call);
+  if (session.status === 'completed' && !session.assetId) {
+    throw new UploadError('not_found', `the asset of upload ${session.id} was deleted`);
+  }
   if (session.status !== 'completed' || !session.assetId) {
     throw new UploadError('not_found', `upload ${session.id} has no asset (it is ${session.status})`);
   }

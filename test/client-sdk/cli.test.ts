@@ -1,12 +1,15 @@
 // upload-cli as a user runs it: the package's bin as a child process. An upload stopped with
-// Ctrl-C (SIGINT) half-way resumes when the same command runs again and sends only the rest;
-// --json output parses; exit codes tell failures apart.
+// Ctrl-C (SIGINT) half-way resumes when the same command runs again and sends only the rest, and
+// the message says so only when it is true; --json output parses; exit codes tell failures apart;
+// a server that does not answer is named the same way by every command; downloads do not overwrite
+// a file unasked; nothing is written to the home directory when a resume file is configured.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { filesEqual, randomFile } from '../helpers/files.js';
+import { closedPort } from '../helpers/ports.js';
 import { ROOT } from '../helpers/server.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
 import { expectAssetOf } from '../helpers/uploads.js';
@@ -32,10 +35,13 @@ interface Run {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
+/** The home directory the CLI runs with: a scratch one, so a stray write there cannot reach the user's. */
+let home = '';
+
 function cli(args: string[], env: Record<string, string>): Run {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -56,6 +62,8 @@ describe('upload-cli', () => {
   let owner: string;
   before(async () => {
     f = await startClientFixture();
+    home = path.join(f.dir, 'home');
+    await mkdir(home);
     owner = freshOwner();
     env = { UPLOAD_URL: f.proxy.url, UPLOAD_TOKEN: tokenFor(owner), UPLOAD_RESUME_FILE: f.resumeFile };
   });
@@ -75,7 +83,9 @@ describe('upload-cli', () => {
     expect(stopped.code, stopped.stderr).to.equal(130);
     const interrupted = JSON.parse(stopped.stdout) as { error: string; message: string; bytesSent: number };
     expect(interrupted.error).to.equal('interrupted');
-    expect(interrupted.message).to.include('run the same command again');
+    expect(interrupted.message).to.include('run the same command again to resume');
+    expect(await exists(f.resumeFile), 'remembered in the configured resume file').to.equal(true);
+    expect(await exists(path.join(home, '.upload-client')), 'nothing in the home directory').to.equal(false);
     const [session] = await sessionsOf(f.server, owner);
     expect(session?.id).to.equal(halfway.id);
     expect(session?.status).to.not.equal('completed');
@@ -103,8 +113,10 @@ describe('upload-cli', () => {
 
   it('status, list, download and cancel answer in JSON; token mints one the server accepts', async () => {
     const file = await randomFile(f.dir, 2 * MiB + 1, 'cli-small.bin');
-    const minted = await cli(['token', '--sub', owner, '--json'], { JWT_SECRET: TEST_JWT_SECRET }).done;
+    const minted = await cli(['token', '--sub', owner, '--ttl', '30m', '--json'], { JWT_SECRET: TEST_JWT_SECRET }).done;
     expect(minted.code, minted.stderr).to.equal(0);
+    const lifetime = Date.parse((JSON.parse(minted.stdout) as { expiresAt: string }).expiresAt) - Date.now();
+    expect(lifetime, '--ttl 30m').to.be.within(29 * 60_000, 30 * 60_000 + 1000);
     const { token } = JSON.parse(minted.stdout) as { token: string };
     const own = { ...env, UPLOAD_TOKEN: token };
 
@@ -122,6 +134,25 @@ describe('upload-cli', () => {
     const downloaded = await cli(['download', assetId, '-o', out, '--json'], own).done;
     expect(JSON.parse(downloaded.stdout)).to.deep.equal({ assetId, file: out, bytes: 2 * MiB + 1 });
     expect(await filesEqual(out, file)).to.equal(true);
+    // an existing file is kept unless --force
+    await writeFile(out, 'mine');
+    const refused = await cli(['download', assetId, '-o', out], own).done;
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.equal(`upload-cli: ${out} exists; pass --force to overwrite it, or -o another file\n`);
+    expect(await readFile(out, 'utf8')).to.equal('mine');
+    expect((await cli(['download', assetId, '-o', out, '--force'], own).done).code).to.equal(0);
+    expect(await filesEqual(out, file)).to.equal(true);
+
+    // a deleted asset leaves the list
+    const deleted = await fetch(`${f.server.url}/storage/assets/${assetId}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(deleted.status).to.equal(204);
+    const after = await cli(['list', '--status', 'completed'], own).done;
+    const line = after.stdout.split('\n').find((l) => l.startsWith(uploadId));
+    expect(line).to.match(/asset deleted$/);
+    expect(after.stdout).to.not.include(assetId);
 
     // an unfinished upload, cancelled by id: the session is cancelled and its bytes are gone
     f.proxy.setRate(4 * MiB);
@@ -151,4 +182,57 @@ describe('upload-cli', () => {
     expect(help.code).to.equal(0);
     expect(help.stdout).to.include('Exit codes');
   });
+
+  it('says why a stopped upload cannot be resumed: --no-resume', async () => {
+    f.proxy.setRate(4 * MiB);
+    const file = await randomFile(f.dir, 16 * MiB, 'cli-no-resume.bin');
+    const running = cli(['upload', file, '--chunk-size', '1MiB', '--no-resume', '--json'], env);
+    const session = await waitForOffset(f.server, owner, MiB);
+    running.child.kill('SIGINT');
+    const stopped = await running.done;
+    f.proxy.setRate(null);
+    expect(stopped.code, stopped.stderr).to.equal(130);
+    const interrupted = JSON.parse(stopped.stdout) as { message: string; resumable: boolean };
+    expect(interrupted.resumable).to.equal(false);
+    expect(interrupted.message).to.not.include('run the same command again to resume');
+    expect(interrupted.message).to.include(
+      'not remembered for resuming (--no-resume), so the same command starts over',
+    );
+    expect(interrupted.message).to.include(`upload-cli cancel ${session.id}`);
+  });
+
+  it('against a closed port, every command says "cannot connect to", retrying as told, and exits 1', async () => {
+    const port = await closedPort();
+    const file = await randomFile(f.dir, 3 * MiB, 'cli-nowhere.bin');
+    const target = `http://127.0.0.1:${port}`;
+    const reason = `cannot connect to ${target} (connection refused)`;
+    // the upload retries twice, the others once (the waits are the defaults: 0.5 s, then 1 s)
+    const commands = [['upload', file, '--retries', '2'], ['list'], ['status', 'abc'], ['download', 'def', '-o', 'x']];
+    for (const args of commands) {
+      const run = await cli(
+        [...args, '--endpoint', target, ...(args.includes('--retries') ? [] : ['--retries', '1'])],
+        env,
+      ).done;
+      const retries = args[0] === 'upload' ? 2 : 1;
+      expect(run.code, args[0]).to.equal(1);
+      expect(run.stdout, args[0]).to.equal('');
+      expect(run.stderr.split('\n'), args[0]).to.deep.equal([
+        `upload-cli: ${reason}, retrying in 0.5 s (attempt 1 of ${retries})`,
+        ...(retries === 2 ? [`upload-cli: ${reason}, retrying in 1 s (attempt 2 of 2)`] : []),
+        `upload-cli: ${reason}`,
+        '',
+      ]);
+    }
+    const json = await cli(['list', '--endpoint', target, '--retries', '0', '--json'], env).done;
+    expect(json.code).to.equal(1);
+    expect(JSON.parse(json.stdout)).to.deep.equal({ error: 'network', message: reason, status: null });
+    expect(json.stderr).to.equal('');
+  });
 });
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}

@@ -14,6 +14,7 @@ import { randomFile } from '../helpers/files.js';
 import { ROOT } from '../helpers/server.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { expectAssetOf } from '../helpers/uploads.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   type ClientFixture,
   dataFileExists,
@@ -71,7 +72,8 @@ describe('client-sdk: stopping and resuming', () => {
       },
     });
     const error = await first.catch((e: unknown) => e as UploadClientError);
-    expect(error).to.include({ kind: 'aborted' });
+    expect(error).to.include({ kind: 'aborted', resumable: true });
+    expect((error as UploadClientError).message).to.include('running it again continues');
     const [session] = await sessionsOf(f.server, owner);
     expect(session?.status).to.not.equal('completed');
     const before = session?.uploadOffset ?? 0;
@@ -84,6 +86,27 @@ describe('client-sdk: stopping and resuming', () => {
     expect(result.resumedFrom).to.be.at.least(before);
     expectOnlyTheRest(from, size, result.resumedFrom);
     await expectAssetOf(f.server, result.assetId, file);
+  });
+
+  it('stopped while its creating request is under way, it says running it again starts over', async () => {
+    const owner = freshOwner();
+    const file = await randomFile(f.dir, 24 * MiB, 'stopped-creating.bin');
+    // the whole file rides on the creating POST, slowly
+    f.proxy.setRate(4 * MiB);
+    const controller = new AbortController();
+    const task = upload(file, { ...options(owner), chunkSize: 32 * MiB, signal: controller.signal });
+    await waitFor(async () => (await sessionsOf(f.server, owner)).length > 0, { what: 'the creation under way' });
+    controller.abort();
+    const error = (await task.catch((e: unknown) => e)) as UploadClientError;
+    expect(error).to.include({ kind: 'aborted', resumable: false });
+    expect(error.message).to.include('the server had not accepted it yet, so running it again starts over');
+    const { fingerprint } = await prepareNodeSource(file, { endpoint: f.endpoint });
+    const remembered = await new JsonFileUrlStorage(f.resumeFile).findUploadsByFingerprint(fingerprint ?? '');
+    expect(remembered, 'nothing remembered').to.deep.equal([]);
+    // and the server cancelled the creation it had begun: there is nothing to resume
+    await waitFor(async () => (await sessionsOf(f.server, owner)).every((s) => s.status === 'cancelled'), {
+      what: 'the creation cancelled',
+    });
   });
 
   it('resumes in a new process an upload whose process was killed, sending only the rest', async () => {

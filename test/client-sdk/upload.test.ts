@@ -1,11 +1,21 @@
 // The SDK's upload() in Node against a real server: paths, buffers and streams, progress, one
-// request for small files, checksums, parallel parts, and which failures are retried.
+// request for small files, checksums, parallel parts, which failures are retried and how a server
+// that cannot be reached is reported; downloads with progress.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { expect } from 'chai';
-import { type Progress, type UploadClientError, upload } from '../../client-sdk/index.js';
+import {
+  downloadToFile,
+  listSessions,
+  type Progress,
+  type RetryNotice,
+  type UploadClientError,
+  upload,
+} from '../../client-sdk/index.js';
 import { randomFile, sha256File } from '../helpers/files.js';
+import { closedPort } from '../helpers/ports.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { expectAssetOf } from '../helpers/uploads.js';
 import { type ClientFixture, freshOwner, MiB, sessionsOf, startClientFixture } from './fixture.js';
@@ -149,6 +159,62 @@ describe('client-sdk upload() in Node', () => {
       resumeFile: f.resumeFile,
       retryDelays: [],
     }).catch((e: unknown) => e as UploadClientError);
-    expect(error).to.include({ kind: 'network' });
+    expect(error).to.include({ kind: 'network', message: 'cannot connect to http://127.0.0.1:9 (connection refused)' });
+  });
+
+  it('against a closed port: no progress, each retry announced, then "cannot connect to"', async () => {
+    const file = await randomFile(f.dir, 3 * MiB, 'nowhere.bin');
+    const port = await closedPort();
+    const progress: Progress[] = [];
+    const retries: RetryNotice[] = [];
+    const error = await upload(file, {
+      endpoint: `http://127.0.0.1:${port}/files`,
+      token: 't',
+      resumeFile: f.resumeFile,
+      retryDelays: [10, 20],
+      onProgress: (p) => progress.push(p),
+      onRetry: (notice) => retries.push(notice),
+    }).catch((e: unknown) => e as UploadClientError);
+    const message = `cannot connect to http://127.0.0.1:${port} (connection refused)`;
+    expect(error).to.include({ kind: 'network', message });
+    // tus-js-client tells the offset it starts from (0); nothing more, as nothing reached a server
+    expect(
+      progress.filter((p) => p.bytesSent > 0 || p.bytesPerSecond > 0),
+      'no bytes and no speed are reported',
+    ).to.deep.equal([]);
+    expect(retries.map((r) => [r.attempt, r.attempts, r.delayMs, r.error.message])).to.deep.equal([
+      [1, 2, 10, message],
+      [2, 2, 20, message],
+    ]);
+  });
+
+  it('the REST calls retry a closed port too when given retryDelays, in the same words', async () => {
+    const port = await closedPort();
+    const retries: RetryNotice[] = [];
+    const api = {
+      baseUrl: `http://127.0.0.1:${port}`,
+      token: 't',
+      retryDelays: [10],
+      onRetry: (n: RetryNotice) => retries.push(n),
+    };
+    const error = await listSessions(api).catch((e: unknown) => e as UploadClientError);
+    const message = `cannot connect to http://127.0.0.1:${port} (connection refused)`;
+    expect(error).to.include({ kind: 'network', message });
+    expect(retries.map((r) => [r.attempt, r.attempts, r.error.message])).to.deep.equal([[1, 1, message]]);
+  });
+
+  it('downloads an asset to a file, telling the progress with the length', async () => {
+    const owner = freshOwner();
+    const file = await randomFile(f.dir, 3 * MiB + 3, 'to-download.bin');
+    const { assetId } = await upload(file, options(owner));
+    const seen: [number, number | null][] = [];
+    const out = path.join(f.dir, 'downloaded-progress.bin');
+    const result = await downloadToFile({ baseUrl: f.proxy.url, token: tokenFor(owner) }, assetId, out, {
+      onProgress: (bytes, total) => seen.push([bytes, total]),
+    });
+    expect(result.bytes).to.equal(3 * MiB + 3);
+    expect(seen.length).to.be.greaterThan(1);
+    expect(seen.at(-1)).to.deep.equal([3 * MiB + 3, 3 * MiB + 3]);
+    expect(await sha256File(out)).to.equal(await sha256File(file));
   });
 });

@@ -1,10 +1,12 @@
 // Logs: every line written while serving a request carries its request id (an incoming
 // X-Request-Id is kept), upload lines carry the upload id and owner, no token or secret is ever
-// written, and LOG_LEVEL sets levels per module (validated with a clear message).
+// written, LOG_LEVEL sets levels per module (validated with a clear message), and LOG_FORMAT (or a
+// terminal on stdout) gives readable lines instead of JSON.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../../server/config.js';
+import { createLogger } from '../../server/logger.js';
 import { LogCapture, startServerWith } from '../helpers/log-capture.js';
 import { uniqueOwner } from '../helpers/rest.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
@@ -127,5 +129,21 @@ describe('logging', () => {
     expect(problem('chatty')).to.match(/"chatty" is not a level \(fatal, error, warn, info, debug, trace, silent\)/);
     expect(problem('info,tus=loud')).to.match(/"tus=loud" has no valid level/);
     expect(problem('info,nosuch=debug')).to.match(/"nosuch=debug" names no module \(modules: http, tus, cleanup/);
+  });
+
+  it('writes readable lines with LOG_FORMAT=pretty or on a terminal, JSON lines otherwise', () => {
+    expect(loadConfig({}).logFormat).to.equal('json');
+    expect(loadConfig({}, { terminal: true }).logFormat).to.equal('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, { terminal: true }).logFormat).to.equal('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).to.equal('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).to.throw(ConfigError, 'LOG_FORMAT must be json or pretty');
+
+    const written: string[] = [];
+    const log = createLogger('info', { format: 'pretty', destination: { write: (line) => void written.push(line) } });
+    log.info({ upload_id: 'u1', owner: 'alice' }, 'upload finished');
+    const text = written.join('');
+    expect(() => JSON.parse(written[0] ?? ''), 'not JSON').to.throw(SyntaxError);
+    expect(text).to.match(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: upload finished\n/);
+    expect(text).to.include('upload_id: "u1"').and.include('owner: "alice"');
   });
 });

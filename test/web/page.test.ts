@@ -2,14 +2,12 @@
 // test server serves, adds a 30 MiB file through the Uppy Dashboard's file input and uploads it;
 // the asset must be byte-identical on the server and downloadable from the page. A reload in the
 // middle of an upload must resume it, not start it again.
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { build } from 'esbuild';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type * as BrowserSdk from '../../client-sdk/browser/index.js';
-import { buildPage } from '../../web/build.js';
 import {
   type ClientFixture,
   freshOwner,
@@ -18,76 +16,41 @@ import {
   startClientFixture,
   waitForOffset,
 } from '../client-sdk/fixture.js';
-import { filesEqual, randomFile, removeDir, tempDir } from '../helpers/files.js';
+import { filesEqual, randomFile } from '../helpers/files.js';
 import { ROOT } from '../helpers/server.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { expectAssetOf } from '../helpers/uploads.js';
+import {
+  addAndUpload as add,
+  type Browser,
+  launchBrowser,
+  listedAsset as listed,
+  openPage as open,
+} from './browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const OUTPUT = path.join(ROOT, 'test-output');
 const SIZE = 30 * MiB;
 
 describe('upload page in Chromium', function () {
   this.timeout(120_000);
   let f: ClientFixture;
-  let profile: string;
-  let browser: BrowserContext;
+  let browser: Browser;
   let file: string;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium), as .ci/run does`);
-    }
-    // the page as the sources are now; the server serves it from public/dist
-    await buildPage({ minify: false });
+    browser = await launchBrowser();
     f = await startClientFixture();
-    profile = await tempDir('upload-chromium-profile-');
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      acceptDownloads: true,
-      viewport: { width: 1100, height: 1000 },
-    });
     file = await randomFile(f.dir, SIZE, 'browser-30MiB.bin');
     await mkdir(OUTPUT, { recursive: true });
   });
   after(async () => {
     await browser?.close();
     await f?.stop();
-    if (profile) await removeDir(profile);
   });
 
-  async function openPage(owner: string): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(`${f.proxy.url}/`);
-    await page.locator('.uppy-Dashboard').waitFor();
-    await page.fill('#token', tokenFor(owner));
-    await page.locator('#token').dispatchEvent('change');
-    return page;
-  }
-
-  async function addAndUpload(page: Page): Promise<void> {
-    await page.setInputFiles('.uppy-Dashboard-input:not([webkitdirectory])', file);
-    await page.click('.uppy-StatusBar-actionBtn--upload');
-  }
-
-  /** The finished asset as the page lists it. */
-  async function listedAsset(page: Page): Promise<string> {
-    const item = page.locator('#assets li', { hasText: path.basename(file) }).first();
-    await item.waitFor({ timeout: 60_000 });
-    return (await item.getAttribute('data-asset-id')) ?? '';
-  }
+  const openPage = (owner: string): Promise<Page> => open(browser, f.proxy.url, tokenFor(owner));
+  const addAndUpload = (page: Page) => add(page, file);
+  const listedAsset = (page: Page) => listed(page, file);
 
   it('uploads a 30 MiB file through the Dashboard: the asset is byte-identical and downloads', async () => {
     const owner = freshOwner();

@@ -1,6 +1,7 @@
 // The upload page: an Uppy Dashboard sending files over tus to this server with the token from the
 // field (and Upload-Checksum on every request that carries bytes), pause and resume per file,
-// uploads resumed after a reload when the same file is added again, and the finished assets.
+// uploads resumed after a reload when the same file is added again, and the finished assets. An
+// upload the server refuses (4xx) is not retried; the page says why in words.
 import Uppy, { type Meta, type UppyFile } from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
 import Tus, { type TusBody } from '@uppy/tus';
@@ -18,6 +19,7 @@ import {
 } from '../../client-sdk/browser/index.js';
 import { AssetList } from './assets.js';
 import { loadConfig } from './config.js';
+import { refusalMessage } from './refusals.js';
 import { tokenField } from './token.js';
 
 interface AssetMeta extends Meta {
@@ -36,13 +38,21 @@ async function main(): Promise<void> {
   const config = await loadConfig();
   const token = tokenField(config.apiUrl, config.devTokens);
   const api = { baseUrl: config.apiUrl, tokens: token.tokens };
-  const assets = new AssetList(api, element<HTMLUListElement>('assets'), element('assets-note'));
+  const assets = new AssetList(api, {
+    list: element<HTMLUListElement>('assets'),
+    note: element('assets-note'),
+    owner: element('assets-owner'),
+  });
+  const uploadNote = element('upload-note');
   const assetType = element<HTMLSelectElement>('asset-type');
   element<HTMLFormElement>('settings').addEventListener('submit', (event) => event.preventDefault());
 
   const uppy = new Uppy<AssetMeta, TusBody>({ autoProceed: false, meta: { asset_type: assetType.value } });
   assetType.addEventListener('change', () => uppy.setMeta({ asset_type: assetType.value }));
-  const shouldRetry = retryPolicy({ canRefreshToken: () => true });
+  // a 4xx is final, 401 included: the token in the field is the one a retry would send again
+  const shouldRetry = retryPolicy({ canRefreshToken: () => false });
+  // the reason of each upload the server refused, in words, until Uppy reports its error
+  const refusals = new WeakMap<object, string>();
 
   uppy
     .use(Dashboard<AssetMeta, TusBody>, {
@@ -65,10 +75,26 @@ async function main(): Promise<void> {
         checksum: browserBodyChecksum,
         resendable: browserResendable,
       }),
-      // a 429 goes to Uppy's own handling (it slows its queue down); the rest to the shared policy
-      onShouldRetry: (error, attempt, _options, next) =>
-        error.originalResponse?.getStatus() === 429 ? next(error) : shouldRetry(error, attempt),
+      onShouldRetry: (error, attempt) => {
+        // read the answer now: by the time Uppy reports the error it has let go of the request
+        const response = error.originalResponse;
+        const status = response?.getStatus();
+        const message =
+          response && status && refusalMessage(status, response.getBody() ?? '', response.getHeader('Retry-After'));
+        if (message) refusals.set(error, message);
+        return shouldRetry(error, attempt);
+      },
     });
+
+  uppy.on('upload', () => {
+    uploadNote.textContent = '';
+  });
+  uppy.on('upload-error', (file, error) => {
+    const message = refusals.get(error);
+    if (!file || !message) return;
+    uploadNote.textContent = `${file.name ?? 'The file'}: ${message}`;
+    uppy.setFileState(file.id, { error: message });
+  });
 
   uppy.on('upload-success', (file: UppyFile<AssetMeta, TusBody> | undefined, response) => {
     if (!file) return;
@@ -83,8 +109,12 @@ async function main(): Promise<void> {
     })().catch((error: unknown) => uppy.info(`Uploaded, but the asset could not be read: ${(error as Error).message}`));
   });
 
-  token.onChange(() => void assets.refresh());
-  if (token.has()) await assets.refresh();
+  const showOwner = () => assets.showOwner(token.owner(), token.has());
+  token.onChange(() => {
+    uploadNote.textContent = '';
+    void showOwner();
+  });
+  await showOwner();
 }
 
 main().catch((error: unknown) => {

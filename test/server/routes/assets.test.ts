@@ -234,6 +234,20 @@ describe('REST assets', () => {
       expectError(await api.download(asset.asset_id).then(toReply), 404, 'not_found');
       expectError(await api.deleteAssetRaw(asset.asset_id), 404, 'not_found');
     });
+    it('takes the asset off its session: status and list show it completed with asset_id null', async () => {
+      const data = randomBytes(3000);
+      const created = await api.initiate({ filename: 'gone.bin', file_size: data.length });
+      await api.chunk(created.session_id, 1, data);
+      const asset = await api.complete(created.session_id);
+      expect((await api.status(created.session_id)).asset_id).to.equal(asset.asset_id);
+
+      expect((await api.deleteAssetRaw(asset.asset_id)).status).to.equal(204);
+      const view = await api.status(created.session_id);
+      expect(view).to.include({ status: 'completed', asset_id: null });
+      const listed = (await api.list('?status=completed')).sessions.find((s) => s.session_id === created.session_id);
+      expect(listed).to.include({ asset_id: null });
+      expect(await server.sessions.findByAssetIds([asset.asset_id]), 'no session names it').to.deep.equal([]);
+    });
   });
 
   describe('GET {TUS_PATH}/{id}', () => {
