@@ -172,10 +172,12 @@ describe('security: authenticated fuzz of every path shape', () => {
       }
       for (const id of foreign) {
         const now = await stateOf(id);
-        if (now !== before.get(id)) failures.push(`${what} -> ${reply.status} changed ${id} of ${owners.get(id)}`);
+        if (now !== before.get(id)) {
+          failures.push(`${what} -> ${reply.status} changed ${id} of ${owners.get(id)}: ${before.get(id)} => ${now}`);
+        }
       }
-      // the caller's own uploads may change; keep their state current
-      for (const id of named) if (owners.get(id) === caller) before.set(id, await stateOf(id));
+      // the caller's own uploads may change (deleting an asset clears its session's asset id too)
+      for (const [id, owner] of owners) if (owner === caller) before.set(id, await stateOf(id));
     }
     const summary = [...statuses.entries()]
       .sort((a, b) => a[0] - b[0])
