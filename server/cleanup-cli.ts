@@ -2,8 +2,8 @@
 import { StartRefusedError } from '../db/start-refused.js';
 import { runCleanup } from './cleanup.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startOperations } from './operations.js';
+import { startOperations } from './events/operations.js';
+import { createLogger } from './ops/logger.js';
 import { openStorage } from './storage.js';
 
 try {

@@ -11,7 +11,7 @@ import { quarantineOrphans } from '../store/repair/orphans.js';
 import { Quarantine } from '../store/repair/quarantine.js';
 import type { StorageLayout } from '../store/storage/layout.js';
 import type { UploadService } from '../store/upload-service.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './ops/logger.js';
 
 export interface CleanupDeps {
   database: Database;

@@ -2,7 +2,7 @@
 // the key tokens are verified with, and the opt-in development token route. Without JWT settings
 // the server signs with a secret it generated itself, so it must stay reachable from this machine
 // only: loopback HOST by default, and a refusal to start on any other HOST or in production.
-import { isLoopbackHost } from './loopback.js';
+import { isLoopbackHost } from './http/loopback.js';
 
 export type AuthConfig =
   | { kind: 'secret'; secret: string }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { clampChunkSize, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../store/chunking.js';
 import { type AuthConfig, resolveAccess } from './config-access.js';
 import { count, duration, flag, size } from './config-fields.js';
-import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from './log-levels.js';
+import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from './ops/log-levels.js';
 import { parseSize } from './units.js';
 
 export type { AuthConfig };

@@ -5,7 +5,7 @@
 // route gets no CORS headers at all: no other origin may read a token minted there.
 import cors, { type CorsOptions } from 'cors';
 import type { Request } from 'express';
-import { DEV_TOKEN_PATH } from './routes/dev-token.js';
+import { DEV_TOKEN_PATH } from './http/dev-token.js';
 
 export const TUS_HEADERS = [
   'Location',

@@ -2,7 +2,7 @@
 // live progress, webhooks) without a listening socket, for mounting the upload routes in another
 // express app (`host.use(server.app)`) or Node HTTP server (`http.createServer(server.app)`).
 import type { Config } from './config.js';
-import type { UploadHooks } from './hooks.js';
+import type { UploadHooks } from './events/hooks.js';
 import { type RunningServer, type StartOptions, startServer } from './start.js';
 
 export interface ServerConfig extends Config {

@@ -5,7 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { isUploadError, UploadError } from '../store/errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './ops/logger.js';
 
 export function toUploadError(error: unknown): UploadError | undefined {
   if (isUploadError(error)) return error;

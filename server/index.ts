@@ -21,11 +21,8 @@ export { UploadService, type UploadServiceOptions } from '../store/upload-servic
 export { type AppDeps, createApp } from './app.js';
 export { type AuthConfig, type Config, ConfigError, loadConfig, type WebhookConfig } from './config.js';
 export { createServer, type ServerConfig, type UploadServer } from './create-server.js';
-export type { UploadHooks } from './hooks.js';
-export { LOG_LEVELS, LOG_MODULES, type LogLevel, type LogModule } from './log-levels.js';
-export { createLogger, type Logger, type LoggerOptions } from './logger.js';
-export { type RunningServer, type StartOptions, startServer } from './start.js';
-export { WEBHOOK_TYPES, type WebhookType } from './webhooks/payloads.js';
+export type { UploadHooks } from './events/hooks.js';
+export { WEBHOOK_TYPES, type WebhookType } from './events/webhooks/payloads.js';
 export {
   DELIVERY_HEADER,
   EVENT_HEADER,
@@ -33,4 +30,7 @@ export {
   signWebhook,
   TIMESTAMP_HEADER,
   verifyWebhookSignature,
-} from './webhooks/signature.js';
+} from './events/webhooks/signature.js';
+export { LOG_LEVELS, LOG_MODULES, type LogLevel, type LogModule } from './ops/log-levels.js';
+export { createLogger, type Logger, type LoggerOptions } from './ops/logger.js';
+export { type RunningServer, type StartOptions, startServer } from './start.js';

@@ -1,10 +1,10 @@
 // Entry point of `npm start`: configuration from the environment, then the server until a signal.
-import './threadpool.js';
+import './ops/threadpool.js';
 import { fileURLToPath } from 'node:url';
 import { StartRefusedError } from '../db/start-refused.js';
 import { ConfigError, loadConfig } from './config.js';
+import { StartupError } from './ops/startup-failure.js';
 import { startServer } from './start.js';
-import { StartupError } from './startup-failure.js';
 
 /** The command that mints a token with this server's dev secret, run from the project's directory. */
 function tokenCommand(dataDir: string): string {

@@ -10,20 +10,20 @@ import { recoverUploads } from '../store/repair/recovery.js';
 import type { Binding } from '../store/storage/data-binding.js';
 import type { UploadService } from '../store/upload-service.js';
 import { createApp } from './app.js';
-import { createVerifier } from './auth.js';
 import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
 import type { Config } from './config.js';
-import { loadHeapTrim } from './heap-trim.js';
-import type { UploadHooks } from './hooks.js';
-import { releaseMemoryWhenIdle } from './idle-memory.js';
-import { moduleLogger } from './log-levels.js';
-import { createLogger, type Logger } from './logger.js';
-import { isLoopbackHost } from './loopback.js';
+import type { UploadHooks } from './events/hooks.js';
+import { type Operations, startOperations } from './events/operations.js';
+import { createVerifier } from './http/auth.js';
+import { isLoopbackHost } from './http/loopback.js';
+import { resolveVerifyKey } from './http/tokens.js';
 import { Metrics } from './metrics.js';
-import { type Operations, startOperations } from './operations.js';
-import { checkDataDir, databaseFailure, listenFailure } from './startup-failure.js';
+import { loadHeapTrim } from './ops/heap-trim.js';
+import { releaseMemoryWhenIdle } from './ops/idle-memory.js';
+import { moduleLogger } from './ops/log-levels.js';
+import { createLogger, type Logger } from './ops/logger.js';
+import { checkDataDir, databaseFailure, listenFailure } from './ops/startup-failure.js';
 import { openStorage } from './storage.js';
-import { resolveVerifyKey } from './tokens.js';
 
 export interface StartOptions {
   /** Use this database instead of opening one from the config; it is not closed on stop. */

@@ -7,7 +7,7 @@ import { servedMediaType } from '../../store/media-type.js';
 import type { ChunkStorage } from '../../store/storage/chunk-storage.js';
 import { safeFilename } from '../../store/storage/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
-import { principalOf } from '../auth.js';
+import { principalOf } from '../http/auth.js';
 import { assetView } from './asset-view.js';
 
 export interface AssetDeps {

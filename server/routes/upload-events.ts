@@ -4,8 +4,8 @@
 import { Router } from 'express';
 import { UploadError } from '../../store/errors.js';
 import type { UploadService } from '../../store/upload-service.js';
-import { principalOf } from '../auth.js';
-import type { ProgressFeed } from '../live/progress-feed.js';
+import type { ProgressFeed } from '../events/progress-feed.js';
+import { principalOf } from '../http/auth.js';
 
 export interface UploadEventRouteDeps {
   service: UploadService;

@@ -3,9 +3,9 @@
 import type { Request, Response } from 'express';
 import type { UploadSession } from '../../db/schema.js';
 import type { UploadService } from '../../store/upload-service.js';
-import type { TokenVerifier } from '../auth.js';
-import type { Logger } from '../logger.js';
-import type { WriteSlots } from '../write-slots.js';
+import type { TokenVerifier } from '../http/auth.js';
+import type { WriteSlots } from '../http/write-slots.js';
+import type { Logger } from '../ops/logger.js';
 
 export interface TusDeps {
   service: UploadService;

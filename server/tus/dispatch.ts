@@ -4,7 +4,7 @@
 // get the result of all that; nothing else under the tus path answers.
 import type { NextFunction, Request, Response } from 'express';
 import { UploadError } from '../../store/errors.js';
-import { authenticate } from '../auth.js';
+import { authenticate } from '../http/auth.js';
 import type { TusCall, TusDeps, TusHandler } from './context.js';
 import { terminateUpload } from './delete.js';
 import { downloadUpload } from './get.js';

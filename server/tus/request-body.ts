@@ -6,7 +6,7 @@
 // allowed is a 413.
 import type { IncomingMessage } from 'node:http';
 import { UploadError } from '../../store/errors.js';
-import { releaseBuffer } from '../buffer-release.js';
+import { releaseBuffer } from '../ops/buffer-release.js';
 
 // chunks queued before the socket is paused: enough to keep the writer fed between reads
 const HIGH_WATER_CHUNKS = 4;

@@ -1,8 +1,8 @@
 // Log lines captured in memory: a pino destination for tests that check what the server logs,
 // and a test server started with such a logger (or any other StartOptions).
 import { loadConfig } from '../../server/config.js';
-import { parseLogLevels } from '../../server/log-levels.js';
-import { createLogger, type Logger } from '../../server/logger.js';
+import { parseLogLevels } from '../../server/ops/log-levels.js';
+import { createLogger, type Logger } from '../../server/ops/logger.js';
 import { type StartOptions, startServer } from '../../server/start.js';
 import { removeDir, tempDir } from './files.js';
 import { sharedDatabase, type TestServer } from './server.js';

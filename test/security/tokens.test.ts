@@ -112,7 +112,7 @@ describe('security: token lifetime', () => {
 
   describe('npm run token', () => {
     const token = (args: string[], env: Record<string, string> = {}) =>
-      run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/token-cli.ts'), ...args], {
+      run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/cli/token-cli.ts'), ...args], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', JWT_SECRET: TEST_JWT_SECRET, ...env },
       });

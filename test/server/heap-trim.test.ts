@@ -1,9 +1,9 @@
 // The C heap trim: memory freed in the middle of glibc's heap, which free() alone keeps resident,
 // goes back to the kernel.
 import { expect } from 'chai';
-import { loadHeapTrim } from '../../server/heap-trim.js';
-import { fullCollection } from '../../server/idle-memory.js';
-import { createLogger } from '../../server/logger.js';
+import { loadHeapTrim } from '../../server/ops/heap-trim.js';
+import { fullCollection } from '../../server/ops/idle-memory.js';
+import { createLogger } from '../../server/ops/logger.js';
 
 const MiB = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // full collection runs); while uploads keep coming, they are kept.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { releaseMemoryWhenIdle } from '../../server/idle-memory.js';
+import { releaseMemoryWhenIdle } from '../../server/ops/idle-memory.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { uniqueOwner } from '../helpers/tokens.js';
 import { tusUploadSource } from '../helpers/tus.js';

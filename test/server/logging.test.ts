@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../../server/config.js';
-import { createLogger } from '../../server/logger.js';
+import { createLogger } from '../../server/ops/logger.js';
 import { LogCapture, startServerWith } from '../helpers/log-capture.js';
 import { uniqueOwner } from '../helpers/rest.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';

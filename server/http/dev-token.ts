@@ -8,8 +8,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Router } from 'express';
 import { UploadError } from '../../store/errors.js';
-import { hostHeaderName, isLoopbackAddress, isLoopbackHost } from '../loopback.js';
-import { loadOrCreateDevSecret, mintToken } from '../tokens.js';
+import { hostHeaderName, isLoopbackAddress, isLoopbackHost } from './loopback.js';
+import { loadOrCreateDevSecret, mintToken } from './tokens.js';
 
 export const DEV_TOKEN_PATH = '/dev/token';
 const DEV_TOKEN_TTL_SECONDS = 3600;

@@ -3,10 +3,10 @@
 // backoff until the attempts run out, when the row is marked dead and logged. Sleeps until the
 // next row falls due, or until told a new row was written.
 import { setTimeout as delay } from 'node:timers/promises';
-import type { WebhookOutboxRow } from '../../db/schema.js';
-import type { WebhookOutboxRepository } from '../../db/webhook-outbox-repository.js';
-import type { WebhookConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { WebhookOutboxRow } from '../../../db/schema.js';
+import type { WebhookOutboxRepository } from '../../../db/webhook-outbox-repository.js';
+import type { WebhookConfig } from '../../config.js';
+import type { Logger } from '../../ops/logger.js';
 import { webhookBody } from './payloads.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.js';
 

@@ -5,7 +5,7 @@
 import type { UploadSession } from '../../db/schema.js';
 import type { NewUploadEvent, UploadEventRepository } from '../../db/upload-event-repository.js';
 import type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEvents } from '../../store/events.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../ops/logger.js';
 import type { EventBus } from './event-bus.js';
 
 /** Types that end a progress stream. */

@@ -1,17 +1,17 @@
 // What runs beside the HTTP API of one server: upload events recorded for live progress and the
 // bus that announces them, the webhook outbox and its delivery worker, in-process hooks, and the
 // upload lifecycle log lines. Started with the server; stopped after its last request.
-import type { Database } from '../db/client.js';
-import { UploadEventRepository } from '../db/upload-event-repository.js';
-import { WebhookOutboxRepository } from '../db/webhook-outbox-repository.js';
-import type { UploadService } from '../store/upload-service.js';
-import type { Config } from './config.js';
+import type { Database } from '../../db/client.js';
+import { UploadEventRepository } from '../../db/upload-event-repository.js';
+import { WebhookOutboxRepository } from '../../db/webhook-outbox-repository.js';
+import type { UploadService } from '../../store/upload-service.js';
+import type { Config } from '../config.js';
+import { moduleLogger } from '../ops/log-levels.js';
+import type { Logger } from '../ops/logger.js';
+import { type EventBus, openEventBus } from './event-bus.js';
+import { EventRecorder } from './event-recorder.js';
 import { attachHooks, type UploadHooks } from './hooks.js';
-import { type EventBus, openEventBus } from './live/event-bus.js';
-import { EventRecorder } from './live/event-recorder.js';
-import { ProgressFeed } from './live/progress-feed.js';
-import { moduleLogger } from './log-levels.js';
-import type { Logger } from './logger.js';
+import { ProgressFeed } from './progress-feed.js';
 import { logUploadEvents } from './upload-log.js';
 import { OutboxWriter } from './webhooks/outbox-writer.js';
 import { WebhookWorker } from './webhooks/worker.js';

@@ -4,13 +4,13 @@
 // database is then renamed aside, so a start without DATABASE_URL cannot quietly run on the old
 // copy; DATA_DIR/identity.json records the new database.
 import { rename, stat } from 'node:fs/promises';
-import { type Database, openDatabase } from '../db/client.js';
-import { copyTables } from '../db/copy-tables.js';
-import { StartRefusedError } from '../db/start-refused.js';
-import { rowCounts } from '../db/table-rows.js';
-import { bindDataDir, embeddedDatabaseDir } from '../store/storage/data-binding.js';
-import { writeIdentityFile } from '../store/storage/identity-file.js';
-import type { Config } from './config.js';
+import { type Database, openDatabase } from '../../db/client.js';
+import { copyTables } from '../../db/copy-tables.js';
+import { StartRefusedError } from '../../db/start-refused.js';
+import { rowCounts } from '../../db/table-rows.js';
+import { bindDataDir, embeddedDatabaseDir } from '../../store/storage/data-binding.js';
+import { writeIdentityFile } from '../../store/storage/identity-file.js';
+import type { Config } from '../config.js';
 
 export interface MoveReport {
   identity: string;

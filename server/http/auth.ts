@@ -6,7 +6,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import jwt, { type Algorithm } from 'jsonwebtoken';
-import { UploadError } from '../store/errors.js';
+import { UploadError } from '../../store/errors.js';
 
 export interface Principal {
   /** The JWT `sub`: owner of everything this caller creates. */

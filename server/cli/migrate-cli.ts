@@ -2,10 +2,10 @@
 // It touches no file under DATA_DIR, so it neither checks nor writes the data directory's binding
 // (it is often run from a shell whose DATA_DIR is not the service's); the embedded database is
 // locked like for any other process, so it refuses while a server has it open.
-import { openDatabase } from '../db/client.js';
-import { StartRefusedError } from '../db/start-refused.js';
-import { ConfigError, loadConfig } from './config.js';
-import { databaseOptionsFor } from './storage.js';
+import { openDatabase } from '../../db/client.js';
+import { StartRefusedError } from '../../db/start-refused.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { databaseOptionsFor } from '../storage.js';
 
 try {
   const config = loadConfig(process.env, { listening: false });

@@ -1,9 +1,9 @@
 // Upload lifecycle lines (module `uploads`): created, each status change and finished at info,
 // progress at debug, each with the upload id and owner. Lines written during a request also carry
 // its request id.
-import type { UploadSession } from '../db/schema.js';
-import type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEvents } from '../store/events.js';
-import type { Logger } from './logger.js';
+import type { UploadSession } from '../../db/schema.js';
+import type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEvents } from '../../store/events.js';
+import type { Logger } from '../ops/logger.js';
 
 export function logUploadEvents(events: UploadEvents, log: Logger): () => void {
   const onCreated = (s: UploadSession) =>

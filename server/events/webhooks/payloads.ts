@@ -1,9 +1,9 @@
 // What each webhook says: the store's events turned into outbox rows (upload.created,
 // upload.finished with the asset's id, sha256 and size, upload.failed, upload.cancelled,
 // upload.expired), and the JSON body sent for a row.
-import type { UploadSession, WebhookOutboxRow } from '../../db/schema.js';
-import type { NewWebhook } from '../../db/webhook-outbox-repository.js';
-import type { FinalizedEvent, StatusEvent } from '../../store/events.js';
+import type { UploadSession, WebhookOutboxRow } from '../../../db/schema.js';
+import type { NewWebhook } from '../../../db/webhook-outbox-repository.js';
+import type { FinalizedEvent, StatusEvent } from '../../../store/events.js';
 
 export const WEBHOOK_TYPES = [
   'upload.created',

@@ -3,8 +3,8 @@
 import { constants } from 'node:fs';
 import { access, statfs } from 'node:fs/promises';
 import { Router } from 'express';
-import type { Database } from '../db/client.js';
-import type { StorageLayout } from '../store/storage/layout.js';
+import type { Database } from '../../db/client.js';
+import type { StorageLayout } from '../../store/storage/layout.js';
 
 /** Below this much free space an instance takes no new work: a chunk (20 MiB at most) must fit. */
 const MIN_FREE_BYTES = 64 * 1024 * 1024;

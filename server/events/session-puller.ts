@@ -5,7 +5,7 @@
 // database is polled once per heartbeat for it, not once per stream.
 import type { UploadEventRow } from '../../db/schema.js';
 import type { UploadEventRepository } from '../../db/upload-event-repository.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../ops/logger.js';
 import type { EventBus } from './event-bus.js';
 
 export const PAGE = 500;

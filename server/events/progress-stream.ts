@@ -5,7 +5,7 @@
 import type { Response } from 'express';
 import type { UploadEventRow, UploadSession } from '../../db/schema.js';
 import type { UploadEventRepository } from '../../db/upload-event-repository.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../ops/logger.js';
 import { percentOf, TERMINAL_EVENT_TYPES } from './event-recorder.js';
 import { PAGE, type SessionPuller, type StreamSink } from './session-puller.js';
 

@@ -1,9 +1,9 @@
 // Puts a webhook into the outbox for each upload created, finished, failed, cancelled or expired,
 // as the store announces the committed change, and wakes the delivery worker.
-import type { UploadSession } from '../../db/schema.js';
-import type { NewWebhook, WebhookOutboxRepository } from '../../db/webhook-outbox-repository.js';
-import type { FinalizedEvent, StatusEvent, UploadEvents } from '../../store/events.js';
-import type { Logger } from '../logger.js';
+import type { UploadSession } from '../../../db/schema.js';
+import type { NewWebhook, WebhookOutboxRepository } from '../../../db/webhook-outbox-repository.js';
+import type { FinalizedEvent, StatusEvent, UploadEvents } from '../../../store/events.js';
+import type { Logger } from '../../ops/logger.js';
 import { createdWebhook, finishedWebhook, statusWebhook } from './payloads.js';
 
 export class OutboxWriter {

@@ -1,9 +1,9 @@
 // In-process hooks for applications that embed the server: callbacks on upload created,
 // progress, finished, failed, cancelled and expired. They run after the change is committed, are
 // not awaited by the upload (a slow hook does not slow it) and a hook that throws is logged.
-import type { Asset, UploadSession } from '../db/schema.js';
-import type { ProgressEvent, StatusEvent, UploadEvents } from '../store/events.js';
-import type { Logger } from './logger.js';
+import type { Asset, UploadSession } from '../../db/schema.js';
+import type { ProgressEvent, StatusEvent, UploadEvents } from '../../store/events.js';
+import type { Logger } from '../ops/logger.js';
 
 export interface UploadHooks {
   onUploadCreated?(session: UploadSession): void | Promise<void>;

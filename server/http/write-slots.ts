@@ -1,7 +1,7 @@
 // A cap on the data requests (tus PATCH and creation bodies, REST chunks, single-shot uploads) one
 // user has in flight on this instance: beyond it a request is refused with 429 before any byte is
 // read, so one account cannot hold every socket, write block and lock of the server.
-import { UploadError } from '../store/errors.js';
+import { UploadError } from '../../store/errors.js';
 
 export class WriteSlots {
   private readonly inFlight = new Map<string, number>();

@@ -5,7 +5,7 @@
 import postgres from 'postgres';
 import type { Database } from '../../db/client.js';
 import { UPLOAD_EVENTS_CHANNEL } from '../../db/upload-event-repository.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../ops/logger.js';
 
 export interface EventBus {
   /** Calls `fn` whenever upload `sessionId` may have new events; returns the unsubscribe. */
