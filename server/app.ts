@@ -19,6 +19,7 @@ import { moduleLogger } from './log-levels.js';
 import { type Logger, requestLog } from './logger.js';
 import { isLoopbackHost } from './loopback.js';
 import type { Metrics } from './metrics.js';
+import { publicUrls } from './public-url.js';
 import { assetRoutes } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { devTokenRoute } from './routes/dev-token.js';
@@ -62,12 +63,14 @@ export function createApp(deps: AppDeps): Express {
   const writeSlots = new WriteSlots(config.maxConcurrentWritesPerUser);
   const service = deps.service;
   const authenticate = requireAuth(deps.verifier);
+  const urls = publicUrls(config.urls);
   app.use(
     config.tusPath,
     tusEndpoint({
       service,
       layout: deps.layout,
       tusPath: config.tusPath,
+      urls,
       verifier: deps.verifier,
       writeSlots,
       log: moduleLogger(log, 'tus'),
@@ -76,7 +79,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     '/storage/chunked-upload',
     authenticate,
-    chunkedUploadRoutes({ sessions: deps.sessions, service, writeSlots, tusPath: config.tusPath }),
+    chunkedUploadRoutes({ sessions: deps.sessions, service, writeSlots, tusPath: config.tusPath, urls }),
   );
   if (deps.feed) {
     app.use('/storage/chunked-upload', authenticate, uploadEventRoutes({ service, feed: deps.feed }));

@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ChunkDigests } from '../db/schema.js';
 import type { BlockPool } from './block-pool.js';
-import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
+import { type BodyCheck, checksumMismatch, createChecksummer } from './checksum.js';
 import { UploadError } from './errors.js';
 import type { UploadHasher } from './hash-state.js';
 import { writeAllAt } from './positional-write.js';
@@ -31,8 +31,8 @@ export interface ChunkWrite {
   recorded: Readonly<ChunkDigests>;
   /** Persists progress; called only once the bytes up to `offset` are durable. */
   record(offset: number, chunks: ChunkDigests): Promise<void>;
-  /** Upload-Checksum of this body: on a mismatch none of its bytes are recorded. */
-  checksum?: ExpectedChecksum | undefined;
+  /** Upload-Checksum of this body, or a check run once it ended: on a mismatch none of it is recorded. */
+  checksum?: BodyCheck | undefined;
   /** When aborted (server shutting down), stop reading and commit what has arrived. */
   stop?: AbortSignal | undefined;
 }
@@ -57,7 +57,9 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
   let durableOffset = w.start;
   let scheduledOffset = w.start;
   const completed = new Set<number>();
-  const checksummer = w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
+  const checksummer = w.checksum && 'algorithm' in w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
+  // with a check of the body, its chunks are recorded only once the whole body passed it
+  const verifying = w.checksum !== undefined;
   const deferred: PendingChunk[] = [];
   // settle when their block is back in the pool
   const inFlight: Promise<unknown>[] = [];
@@ -132,7 +134,7 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
       );
     }
     const chunks: PendingChunk[] = stored === undefined ? [[number, digest]] : [];
-    if (checksummer) deferred.push(...chunks);
+    if (verifying) deferred.push(...chunks);
     else await makeDurable(position, chunks);
   };
 
@@ -172,7 +174,7 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
     if (stopped && position !== length) {
       // the server is stopping mid-body: keep what arrived (a body with a checksum only counts
       // whole), then send the client to resume from the durable offset
-      if (!checksummer && durableEnd(position) > scheduledOffset) {
+      if (!verifying && durableEnd(position) > scheduledOffset) {
         await flush();
         await makeDurable(durableEnd(position), []);
       }
@@ -190,8 +192,9 @@ export async function writeChunks(source: Readable | AsyncIterable<Buffer>, w: C
     if (position === length && last > 0 && !(String(last) in w.recorded) && !completed.has(last)) {
       await completeChunk();
     }
-    if (checksummer && w.checksum) {
-      if (!checksummer.digest().equals(w.checksum.digest)) throw checksumMismatch(w.checksum.algorithm);
+    if (w.checksum) {
+      if ('afterBody' in w.checksum) w.checksum.afterBody();
+      else if (!checksummer?.digest().equals(w.checksum.digest)) throw checksumMismatch(w.checksum.algorithm);
       if (position > w.start || deferred.length > 0) {
         await flush();
         await makeDurable(durableEnd(position), deferred);

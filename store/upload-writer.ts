@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import type { BlockPool } from './block-pool.js';
-import type { ExpectedChecksum } from './checksum.js';
+import type { BodyCheck } from './checksum.js';
 import type { NumberedChunkDeps } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
 import { UploadError } from './errors.js';
@@ -43,7 +43,7 @@ export class UploadWriter {
   }
 
   /** Writes `body` at the session's offset; resolves with the durable offset it reached. */
-  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: ExpectedChecksum): Promise<number> {
+  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: BodyCheck): Promise<number> {
     return this.track((stop) => this.writeAt(target, body, checksum, stop));
   }
 
@@ -94,7 +94,7 @@ export class UploadWriter {
   private async writeAt(
     target: WriteTarget,
     body: Readable | AsyncIterable<Buffer>,
-    checksum: ExpectedChecksum | undefined,
+    checksum: BodyCheck | undefined,
     stop: AbortSignal,
   ): Promise<number> {
     const { session } = target;

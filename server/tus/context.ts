@@ -6,12 +6,15 @@ import type { StorageLayout } from '../../store/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
 import type { TokenVerifier } from '../auth.js';
 import type { Logger } from '../logger.js';
+import type { PublicUrls } from '../public-url.js';
 import type { WriteSlots } from '../write-slots.js';
 
 export interface TusDeps {
   service: UploadService;
   layout: StorageLayout;
   tusPath: string;
+  /** Absolute (or, when configured, relative) URLs handed to clients. */
+  urls: PublicUrls;
   verifier: TokenVerifier;
   writeSlots: WriteSlots;
   log: Logger;
@@ -35,3 +38,8 @@ export function uploadOf(call: TusCall): UploadSession {
 }
 
 export const ASSET_ID_HEADER = 'Upload-Asset-Id';
+
+/** The URL of upload `id` as handed to the client of `req` (Location, Upload-Concat). */
+export function uploadUrl(deps: TusDeps, req: Request, id: string): string {
+  return deps.urls.of(req, `${deps.tusPath}/${id}`);
+}

@@ -3,28 +3,45 @@
 // the tus headers are validated, and the upload the URL names is read for its owner. Handlers
 // get the result of all that; nothing else under the tus path answers.
 import type { NextFunction, Request, Response } from 'express';
+import { CHECKSUM_ALGORITHMS } from '../../store/checksum.js';
+import { JOINABLE_PART_STATUSES } from '../../store/concatenate.js';
 import { UploadError } from '../../store/errors.js';
 import { authenticate } from '../auth.js';
 import type { TusCall, TusDeps, TusHandler } from './context.js';
 import { terminateUpload } from './delete.js';
 import { downloadUpload } from './get.js';
 import { headUpload } from './head.js';
-import { validateTusHeaders } from './headers.js';
+import { BODY_CONTENT_TYPES, VALIDATED_HEADERS, validateTusHeaders } from './headers.js';
 import { tusOptions } from './options.js';
 import { patchUpload } from './patch.js';
 import { createUpload } from './post.js';
 import { parseTusTarget } from './target.js';
+import { TRAILER_FIELDS } from './trailer-checksum.js';
 
 type HandlerTable = Readonly<Record<string, TusHandler>>;
 
-const COLLECTION: HandlerTable = { OPTIONS: tusOptions, POST: createUpload };
-const UPLOAD: HandlerTable = {
-  OPTIONS: tusOptions,
+const COLLECTION_METHODS: HandlerTable = { POST: createUpload };
+const UPLOAD_METHODS: HandlerTable = {
   HEAD: headUpload,
   PATCH: patchUpload,
   DELETE: terminateUpload,
   GET: downloadUpload,
 };
+
+/** What this endpoint implements, of which Tus-Extension is derived. */
+export const TUS_CAPABILITIES = {
+  collectionMethods: Object.keys(COLLECTION_METHODS),
+  uploadMethods: Object.keys(UPLOAD_METHODS),
+  headers: VALIDATED_HEADERS,
+  bodyTypes: BODY_CONTENT_TYPES,
+  trailers: TRAILER_FIELDS,
+  checksumAlgorithms: CHECKSUM_ALGORITHMS,
+  joinsUnfinishedParts: JOINABLE_PART_STATUSES.includes('uploading'),
+};
+
+const options = tusOptions(TUS_CAPABILITIES);
+const COLLECTION: HandlerTable = { OPTIONS: options, ...COLLECTION_METHODS };
+const UPLOAD: HandlerTable = { OPTIONS: options, ...UPLOAD_METHODS };
 
 // tus-js-client's overridePatchMethod: POST + X-HTTP-Method-Override, for proxies that drop PATCH
 const OVERRIDABLE = new Set(['PATCH', 'DELETE', 'HEAD', 'GET', 'OPTIONS']);

@@ -105,7 +105,7 @@ describe('checksums', () => {
       });
     }
 
-    it('answers 400 to an unsupported or malformed Upload-Checksum, changing nothing', async () => {
+    it('answers 400 to an unsupported or malformed Upload-Checksum and 460 to one of the wrong length, changing nothing', async () => {
       const owner = uniqueOwner('checksum-bad');
       const data = randomBytes(500);
       const { url, id } = await createUpload(server.tusUrl, { owner, length: data.length });
@@ -114,12 +114,18 @@ describe('checksums', () => {
         `sha512 ${randomBytes(64).toString('base64')}`,
         `blake3 ${randomBytes(32).toString('base64')}`,
         'sha256',
-        `sha256 ${randomBytes(20).toString('base64')}`,
+        'sha256 not*base64',
       ]) {
         const reply = await patchUpload(url, 0, data, { owner, headers: { 'Upload-Checksum': header } });
         expect(reply.status, `${header}: ${reply.body}`).to.equal(400);
         expect(reply.body).to.match(/checksum/i);
       }
+      // well-formed base64 of the wrong length for the algorithm can never match: a mismatch
+      const short = await patchUpload(url, 0, data, {
+        owner,
+        headers: { 'Upload-Checksum': `sha256 ${randomBytes(20).toString('base64')}` },
+      });
+      expect(short.status, short.body).to.equal(460);
       const unsupported = await patchUpload(url, 0, data, {
         owner,
         headers: { 'Upload-Checksum': `sha512 ${randomBytes(64).toString('base64')}` },
