@@ -1,7 +1,9 @@
 // The tus endpoint, in one place: the URL names the collection or one upload (target.ts), the
 // method picks the handler from a table, the caller is authenticated (OPTIONS needs no token),
 // the tus headers are validated, and the upload the URL names is read for its owner. Handlers
-// get the result of all that; nothing else under the tus path answers.
+// get the result of all that; nothing else under the tus path answers. A request that speaks the
+// IETF resumable-uploads draft (Upload-Draft-Interop-Version) goes to the draft's handlers
+// (draft/endpoint.ts), over the same URLs, sessions and rules.
 import type { NextFunction, Request, Response } from 'express';
 import { CHECKSUM_ALGORITHMS } from '../../store/checksum.js';
 import { JOINABLE_PART_STATUSES } from '../../store/concatenate.js';
@@ -9,6 +11,8 @@ import { UploadError } from '../../store/errors.js';
 import { authenticate } from '../auth.js';
 import type { TusCall, TusDeps, TusHandler } from './context.js';
 import { terminateUpload } from './delete.js';
+import { draftEndpoint } from './draft/endpoint.js';
+import { draftVersionOf } from './draft/versions.js';
 import { downloadUpload } from './get.js';
 import { headUpload } from './head.js';
 import { BODY_CONTENT_TYPES, VALIDATED_HEADERS, validateTusHeaders } from './headers.js';
@@ -47,6 +51,7 @@ const UPLOAD: HandlerTable = { OPTIONS: options, ...UPLOAD_METHODS };
 const OVERRIDABLE = new Set(['PATCH', 'DELETE', 'HEAD', 'GET', 'OPTIONS']);
 
 export function tusEndpoint(deps: TusDeps) {
+  const draft = draftEndpoint(deps, TUS_CAPABILITIES);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
       const target = parseTusTarget(req.originalUrl, deps.tusPath);
@@ -54,6 +59,11 @@ export function tusEndpoint(deps: TusDeps) {
         throw new UploadError('not_found', `no upload at this URL: tus uses ${deps.tusPath} and ${deps.tusPath}/{id}`);
       }
       applyMethodOverride(req);
+      const version = draftVersionOf(req);
+      if (version) {
+        await draft(req, res, target, version);
+        return;
+      }
       const table = target.kind === 'collection' ? COLLECTION : UPLOAD;
       const handler = table[req.method];
       if (!handler) {
