@@ -23,6 +23,7 @@ import { publicUrls } from './public-url.js';
 import { assetRoutes } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
 import { devTokenRoute } from './routes/dev-token.js';
+import { openApiRoute } from './routes/openapi.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
 import { uploadEventRoutes } from './routes/upload-events.js';
 import { ASSET_ID_HEADER } from './tus/context.js';
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
       log: moduleLogger(log, 'tus'),
     }),
   );
+  app.use(openApiRoute());
   app.use(
     '/storage/chunked-upload',
     authenticate,
