@@ -118,19 +118,21 @@ export const CORE_ROWS: Requirement[] = [
     section: `${CORE} / Requests / PATCH`,
     sentence: 'The Server SHOULD always attempt to store as much of the received data as possible.',
     async check(t) {
-      const url = await t.upload(1000);
-      const body = randomBytes(1000);
+      const C = 5 * 1024 * 1024;
+      const url = await t.upload(2 * C);
+      const body = randomBytes(2 * C);
+      // a chunk's worth and 600 bytes more; cut once the server is reading (the chunk is durable)
+      const chunk = () => waitFor(async () => (await t.offset(url)) === C, { what: 'the first chunk' });
       await t
         .raw({
           method: 'PATCH',
           url,
           headers: { ...TUS, 'Content-Type': OFFSET_STREAM, 'Upload-Offset': '0' },
           body,
-          cutAfter: 600,
+          cut: { after: C + 600, when: chunk },
         })
         .catch(() => undefined);
-      // the server notices the cut when the socket closes
-      await waitFor(async () => (await t.offset(url)) === 600, { what: 'the 600 bytes that arrived to be kept' });
+      await waitFor(async () => (await t.offset(url)) === C + 600, { what: 'the 600 bytes past it to be kept too' });
     },
   },
   {

@@ -116,7 +116,7 @@ export const DRAFT_ROWS: Requirement[] = [
     id: 'draft-complete-in-one',
     section: `${DRAFT} / Upload Creation / Server Behavior`,
     sentence:
-      'If the Upload-Complete request header field is set to true, the client intends to transfer the entire representation data in one request. If the request content was fully received, no resumable upload is needed and the resource proceeds to process the request and generate a response.',
+      'If the Upload-Complete request header field is set to true, the client intends to transfer the entire representation data in one request. If the request content was fully received, no resumable upload is needed and the resource proceeds to process the request and generate a response. (The server SHOULD compute the representation digests ... once the upload is complete and include the corresponding Repr-Digest header field in the response.)',
     async check(t) {
       const data = randomBytes(2000);
       const reply = await draft(t, 'POST', '/files', { 'Upload-Complete': '?1', 'Repr-Digest': digest(data) }, data);

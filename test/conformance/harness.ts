@@ -30,16 +30,15 @@ export interface RawRequest {
   body?: Buffer;
   /** Sent chunked, piece by piece, with these trailers after the last piece. */
   chunked?: { pieces: Buffer[]; trailers?: Record<string, string> };
-  /** Send this many bytes of `body`, then cut the connection. */
-  cutAfter?: number;
+  /** Send `after` bytes of `body`, wait for `when`, then cut the connection. */
+  cut?: { after: number; when: () => Promise<unknown> };
 }
 
 /** One request on its own connection; resolves with the final response and every 1xx before it. */
 export function rawRequest(base: string, request: RawRequest): Promise<RawResponse> {
   const url = new URL(request.url, base);
   const headers: Record<string, string> = { ...request.headers };
-  if (request.body !== undefined && request.cutAfter === undefined)
-    headers['Content-Length'] = String(request.body.length);
+  if (request.body !== undefined) headers['Content-Length'] = String(request.body.length);
   if (request.chunked) {
     headers['Transfer-Encoding'] = 'chunked';
     if (request.chunked.trailers) headers.Trailer = Object.keys(request.chunked.trailers).join(', ');
@@ -66,10 +65,13 @@ export function rawRequest(base: string, request: RawRequest): Promise<RawRespon
       for (const piece of request.chunked.pieces) req.write(piece);
       if (request.chunked.trailers) req.addTrailers(request.chunked.trailers);
       req.end();
-    } else if (request.cutAfter !== undefined && request.body) {
-      headers['Content-Length'] = String(request.body.length);
-      req.setHeader('Content-Length', String(request.body.length));
-      req.write(request.body.subarray(0, request.cutAfter), () => setImmediate(() => req.destroy()));
+    } else if (request.cut && request.body) {
+      const { after, when } = request.cut;
+      req.write(request.body.subarray(0, after));
+      when().then(
+        () => req.destroy(),
+        (error: unknown) => req.destroy(error as Error),
+      );
     } else {
       req.end(request.body);
     }

@@ -20,7 +20,8 @@ export const INTEGRITY_ROWS: Requirement[] = [
   {
     id: 'checksum-match',
     section: `${EXT} / Checksum`,
-    sentence: '204 No Content if the checksums match and the processing of the data succeeded.',
+    sentence:
+      'Depending on the result the Server MAY respond with one of the following status code: ... 3) 204 No Content if the checksums match and the processing of the data succeeded.',
     async check(t) {
       const url = await t.upload(50);
       const body = randomBytes(50);

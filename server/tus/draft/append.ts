@@ -32,7 +32,7 @@ export const appendDraftUpload: DraftHandler = async (deps, call) => {
   if (session.status === 'completed') throw appendToCompleted(call, session);
   const recorded = session.uploadLength ?? undefined;
   const length = checkedLength(call, offset, integerField(req, 'upload-length'), complete, recorded);
-  const stop = progressResponses(deps, call, session.id);
+  const stop = progressResponses(call, session.id);
   let outcome: Awaited<ReturnType<typeof appendRequestBody>>;
   try {
     outcome = await deps.writeSlots.run(owner, () =>

@@ -38,7 +38,7 @@ export const createDraftUpload: DraftHandler = async (deps, call) => {
     let outcome: { result: AppendResult; cut: boolean } = { result: { session, asset: undefined }, cut: false };
     // an empty body that completes the upload completes it too (an empty representation)
     if (withBody || complete) {
-      const stop = progressResponses(deps, call, session.id);
+      const stop = progressResponses(call, session.id);
       try {
         outcome = await appendRequestBody(deps, call, session, { offset: 0, ends: complete, checksum });
       } finally {

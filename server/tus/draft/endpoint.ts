@@ -12,7 +12,7 @@ import type { TusCapabilities } from '../extensions.js';
 import { downloadUpload } from '../get.js';
 import type { TusTarget } from '../target.js';
 import { appendDraftUpload } from './append.js';
-import type { DraftCall, DraftHandler } from './context.js';
+import { type DraftCall, type DraftHandler, ProgressRelay } from './context.js';
 import { createDraftUpload } from './create.js';
 import { completeHeader, limitHeader } from './fields.js';
 import { ProblemError } from './problem.js';
@@ -25,6 +25,7 @@ export type DraftEndpoint = (req: Request, res: Response, target: TusTarget, ver
 
 export function draftEndpoint(deps: TusDeps, capabilities: Omit<TusCapabilities, 'expires'>): DraftEndpoint {
   const options = draftOptions(capabilities);
+  const progress = new ProgressRelay(deps.service.events);
   const collection: DraftTable = { OPTIONS: options, POST: createDraftUpload };
   const upload: DraftTable = {
     OPTIONS: options,
@@ -41,7 +42,7 @@ export function draftEndpoint(deps: TusDeps, capabilities: Omit<TusCapabilities,
         Allow: Object.keys(table).join(', '),
       });
     }
-    const call: DraftCall = { req, res, owner: '', upload: undefined, version };
+    const call: DraftCall = { req, res, owner: '', upload: undefined, version, progress };
     try {
       if (req.method !== 'OPTIONS') {
         call.owner = authenticate(deps.verifier, req).sub;
