@@ -105,10 +105,15 @@ export async function joinFinal(deps: JoinDeps, ownerId: string, finalId: string
     throw new UploadError('not_found', `final upload ${finalId} not found`);
   }
   const ids = waiting.parts ?? [];
+  // a part still receiving bytes is left alone: no lock is asked of its PATCH, which would cut it
+  if (waiting.status !== 'completed' && !(await ownParts(deps.sessions, ownerId, ids)).every(isFinishedPart)) {
+    return { session: waiting, asset: undefined };
+  }
   const locks: HeldLock[] = [];
   try {
-    // a fixed order, so two joins sharing parts never wait on each other in a circle
-    for (const id of [...ids].sort()) locks.push(await deps.locker.acquire(id, { mode: 'shared' }));
+    // a fixed order, so two joins sharing parts never wait on each other in a circle; politely,
+    // as a request that still holds a finished part is about to let go of it
+    for (const id of [...ids].sort()) locks.push(await deps.locker.acquire(id, { mode: 'shared', polite: true }));
     const result = await deps.exclusively(finalId, async (): Promise<AppendResult> => {
       // read again under the locks: a part may have finished, or been cancelled, since
       const final = (await deps.sessions.find(finalId)) ?? waiting;
