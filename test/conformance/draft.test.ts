@@ -3,9 +3,12 @@
 // against a live server.
 import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { DRAFT_ROWS } from './draft.rows.js';
+import { DRAFT_APPEND_ROWS } from './draft-append.rows.js';
+import { DRAFT_CREATION_ROWS } from './draft-creation.rows.js';
 import { VERSION_ROWS } from './draft-versions.rows.js';
 import { Conformance } from './harness.js';
+
+const DRAFT_ROWS = [...DRAFT_CREATION_ROWS, ...DRAFT_APPEND_ROWS];
 
 describe('conformance: resumable uploads draft', () => {
   let server: TestServer;
