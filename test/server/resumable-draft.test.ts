@@ -144,6 +144,40 @@ describe('resumable uploads draft with real clients', () => {
     expect(stranger.status).to.equal(403);
   });
 
+  it('continues with the draft an upload tus started, and tus sees it finished', async () => {
+    const owner = uniqueOwner('tus-then-draft');
+    const auth = { Authorization: `Bearer ${tokenFor(owner)}` };
+    const data = randomBytes(4000);
+    const created = await fetch(server.tusUrl, {
+      method: 'POST',
+      headers: {
+        ...auth,
+        'Tus-Resumable': '1.0.0',
+        'Upload-Length': '4000',
+        'Content-Type': 'application/offset+octet-stream',
+      },
+      body: data.subarray(0, 1000),
+    });
+    const url = created.headers.get('location') ?? '';
+    const appended = await fetch(url, {
+      method: 'PATCH',
+      headers: {
+        ...auth,
+        'Upload-Draft-Interop-Version': '8',
+        'Content-Type': 'application/partial-upload',
+        'Upload-Offset': '1000',
+        'Upload-Complete': '?1',
+      },
+      body: data.subarray(1000),
+    });
+    expect(appended.status).to.equal(200);
+    const head = await fetch(url, { method: 'HEAD', headers: { ...auth, 'Tus-Resumable': '1.0.0' } });
+    expect(head.headers.get('upload-offset')).to.equal('4000');
+    const assetId = head.headers.get('upload-asset-id');
+    expect(assetId).to.equal(appended.headers.get('upload-asset-id'));
+    expect((await server.assets.find(assetId ?? ''))?.sha256).to.equal(sha256(data));
+  });
+
   it('is swept like any session once it received nothing for the session TTL', async () => {
     const short = await startTestServer({ SESSION_TTL: '1s' });
     try {
