@@ -275,6 +275,25 @@ export class SessionRepository {
       .where(inArray(uploadSessions.assetId, [...assetIds]));
   }
 
+  /**
+   * The owner's unfinished final uploads that name part `partId` (concatenation-unfinished): their
+   * expiry moves up to `expiresAt`, as the part's own does, since they wait on its bytes.
+   */
+  async touchFinalsWaitingFor(ownerId: string, partId: string, expiresAt: Date): Promise<UploadSession[]> {
+    return this.db
+      .update(uploadSessions)
+      .set({ expiresAt: sql`greatest(${uploadSessions.expiresAt}, ${expiresAt.toISOString()}::timestamptz)` })
+      .where(
+        and(
+          eq(uploadSessions.ownerId, ownerId),
+          eq(uploadSessions.concat, 'final'),
+          inArray(uploadSessions.status, RECEIVING),
+          sql`${uploadSessions.parts} @> ${JSON.stringify([partId])}::jsonb`,
+        ),
+      )
+      .returning();
+  }
+
   /** Marks the partial uploads of a finished concatenation as used up by its asset. */
   async consumeParts(ownerId: string, ids: readonly string[], assetId: string): Promise<void> {
     if (ids.length === 0) return;

@@ -3,15 +3,17 @@ import type { UploadStatus } from './schema.js';
 
 /**
  * initiated -> uploading -> completed, with pause/resume in between, cancel from anywhere not
- * terminal, failed from an error, expired by the cleanup sweep. `initiated -> completed` covers a
- * zero-byte upload; `uploading -> uploading` is the seed's "still receiving".
+ * terminal (and a completed upload terminated through tus), failed from an error, expired by the
+ * cleanup sweep. `initiated -> completed` covers a zero-byte upload; `uploading -> uploading` is
+ * the seed's "still receiving".
  */
 export const STATUS_TRANSITIONS: Readonly<Record<UploadStatus, readonly UploadStatus[]>> = {
   initiated: ['uploading', 'paused', 'completed', 'failed', 'cancelled', 'expired'],
   uploading: ['uploading', 'paused', 'completed', 'failed', 'cancelled', 'expired'],
   paused: ['uploading', 'cancelled', 'expired'],
   failed: ['cancelled'],
-  completed: [],
+  // tus termination of a completed upload retires its URL; the asset stays (upload-service.ts)
+  completed: ['cancelled'],
   cancelled: [],
   expired: [],
 };

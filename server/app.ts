@@ -21,8 +21,10 @@ import { WriteSlots } from './http/write-slots.js';
 import type { Metrics } from './metrics.js';
 import { moduleLogger } from './ops/log-levels.js';
 import { type Logger, requestLog } from './ops/logger.js';
+import { publicUrls } from './public-url.js';
 import { assetRoutes } from './routes/assets.js';
 import { chunkedUploadRoutes } from './routes/chunked-upload.js';
+import { openApiRoute } from './routes/openapi.js';
 import { singleUploadRoutes } from './routes/single-upload.js';
 import { uploadEventRoutes } from './routes/upload-events.js';
 import { ASSET_ID_HEADER } from './tus/context.js';
@@ -62,20 +64,23 @@ export function createApp(deps: AppDeps): Express {
   const writeSlots = new WriteSlots(config.maxConcurrentWritesPerUser);
   const service = deps.service;
   const authenticate = requireAuth(deps.verifier);
+  const urls = publicUrls(config.urls);
   app.use(
     config.tusPath,
     tusEndpoint({
       service,
       tusPath: config.tusPath,
+      urls,
       verifier: deps.verifier,
       writeSlots,
       log: moduleLogger(log, 'tus'),
     }),
   );
+  app.use(openApiRoute());
   app.use(
     '/storage/chunked-upload',
     authenticate,
-    chunkedUploadRoutes({ sessions: deps.sessions, service, writeSlots, tusPath: config.tusPath }),
+    chunkedUploadRoutes({ sessions: deps.sessions, service, writeSlots, tusPath: config.tusPath, urls }),
   );
   if (deps.feed) {
     app.use('/storage/chunked-upload', authenticate, uploadEventRoutes({ service, feed: deps.feed }));

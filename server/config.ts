@@ -5,8 +5,9 @@ import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { clampChunkSize, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../store/chunking.js';
 import { type AuthConfig, resolveAccess } from './config-access.js';
-import { count, duration, flag, size } from './config-fields.js';
+import { baseUrl, count, duration, flag, size, trustList } from './config-fields.js';
 import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from './ops/log-levels.js';
+import type { UrlSettings } from './public-url.js';
 import { parseSize } from './units.js';
 
 export type { AuthConfig };
@@ -20,6 +21,8 @@ export interface Config {
   /** GET /dev/token mints tokens (DEV_TOKENS=1: development secret, loopback HOST only). */
   devTokens: boolean;
   tusPath: string;
+  /** How the URLs handed to clients are made (PUBLIC_URL, TRUST_PROXY, RELATIVE_URLS). */
+  urls: UrlSettings;
   chunkSize: number;
   /** Set when CHUNK_SIZE was outside [5, 20] MiB and got clamped; start-up logs it. */
   chunkSizeClampedFrom: number | undefined;
@@ -148,6 +151,9 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'TUS_PATH must be an absolute URL path like /files')
     .default('/files'),
+  PUBLIC_URL: baseUrl('PUBLIC_URL').optional(),
+  TRUST_PROXY: trustList('TRUST_PROXY').default(false),
+  RELATIVE_URLS: flag('RELATIVE_URLS', false),
   CHUNK_SIZE: size('CHUNK_SIZE').default(10 * 1024 * 1024),
   SESSION_TTL: duration('SESSION_TTL').default(24 * 3_600_000),
   CLEANUP_CRON: z
@@ -235,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined>, context: Con
     auth: access.auth,
     devTokens: access.devTokens,
     tusPath: e.TUS_PATH,
+    urls: { publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY, relativeUrls: e.RELATIVE_URLS },
     chunkSize,
     chunkSizeClampedFrom: chunkSize === e.CHUNK_SIZE ? undefined : e.CHUNK_SIZE,
     sessionTtlMs: e.SESSION_TTL,

@@ -19,6 +19,14 @@ export const TUS_HEADERS = [
   'Upload-Defer-Length',
   'Upload-Expires',
   'Upload-Concat',
+  // the IETF resumable-uploads draft
+  'Upload-Complete',
+  'Upload-Incomplete',
+  'Upload-Limit',
+  'Upload-Draft-Interop-Version',
+  'Repr-Digest',
+  'Content-Digest',
+  'Want-Repr-Digest',
 ];
 
 export function corsMiddleware(exposedHeaders: readonly string[]) {

@@ -6,6 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { isDatabaseUnavailable } from '../db/availability.js';
 import { isUploadError, UploadError } from '../store/errors.js';
 import type { Logger } from './ops/logger.js';
+import { ProblemError } from './tus/draft/problem.js';
 
 export function toUploadError(error: unknown): UploadError | undefined {
   if (isUploadError(error)) return error;
@@ -75,6 +76,11 @@ export function errorHandler(log: Logger, tusPath: string) {
     const isTus = req.originalUrl === tusPath || req.originalUrl.startsWith(`${tusPath}/`);
     if (isTus) {
       res.setHeader('Tus-Resumable', '1.0.0');
+      // the resumable-uploads draft's problem types (RFC 9457)
+      if (rendered instanceof ProblemError && rendered.problem) {
+        res.type('application/problem+json').send(req.method === 'HEAD' ? undefined : rendered.problemBody);
+        return;
+      }
       res.type('text/plain').send(req.method === 'HEAD' ? undefined : rendered.body);
       return;
     }

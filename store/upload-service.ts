@@ -12,7 +12,13 @@ import type { SessionRepository } from '../db/session-repository.js';
 import { totalChunks } from './chunking.js';
 import { UploadError } from './errors.js';
 import { UploadEvents } from './events.js';
-import { createFinalUpload, type FinalUpload, type JoinDeps } from './finish/concatenate.js';
+import {
+  createFinalUpload,
+  type FinalUpload,
+  type JoinDeps,
+  joinFinal,
+  joinWaitingFinals,
+} from './finish/concatenate.js';
 import { finalizeUpload } from './finish/finalize.js';
 import { assertLive, ownAsset, ownSession } from './lifecycle.js';
 import { chunkLockKey, type LockRequest, type UploadLocker, withLock } from './lock/upload-locker.js';
@@ -21,7 +27,7 @@ import type { ChunkStorage } from './storage/chunk-storage.js';
 import { isValidUploadId } from './storage/layout.js';
 import type { UploadPolicy } from './upload-policy.js';
 import { BlockPool } from './write/block-pool.js';
-import type { ExpectedChecksum } from './write/checksum.js';
+import type { BodyCheck, ExpectedChecksum } from './write/checksum.js';
 import { storeNumberedChunk } from './write/chunk-put.js';
 import { HashStates } from './write/hash-state.js';
 import { UploadWriter, type WriteTarget } from './write/upload-writer.js';
@@ -51,7 +57,7 @@ export interface AppendInput {
   /** Where the caller believes the upload stands; checked under the lock. */
   offset: number;
   body: Readable | AsyncIterable<Buffer>;
-  checksum?: ExpectedChecksum | undefined;
+  checksum?: BodyCheck | undefined;
   /** A deferred Upload-Length declared with this body; stored only once its bytes are. */
   declaredLength?: number | undefined;
   /** This body ends the upload: a length not known yet becomes the offset it ends at. */
@@ -166,11 +172,14 @@ export class UploadService {
         drain ??= setTimeout(() => input.release?.abort(), this.options.lockDrainMs ?? LOCK_DRAIN_MS);
       },
     };
+    let result: AppendResult;
     try {
-      return await withLock(this.options.locker, id, lock, () => this.appendLocked(ownerId, id, input));
+      result = await withLock(this.options.locker, id, lock, () => this.appendLocked(ownerId, id, input));
     } finally {
       clearTimeout(drain);
     }
+    if (result.session.concat === 'partial') await this.partAppended(result.session);
+    return result;
   }
 
   /** Stores chunk n whole (the REST chunk route): any order, several at once. */
@@ -204,6 +213,9 @@ export class UploadService {
   transition(ownerId: string, id: string, to: UploadStatus): Promise<UploadSession> {
     return this.exclusively(id, async () => {
       const session = await this.get(ownerId, id);
+      if (session.status === 'completed') {
+        throw new UploadError('invalid_state', `upload session ${id} is completed and cannot become ${to}`);
+      }
       if (to === 'uploading' && session.status !== 'paused') {
         throw new UploadError('invalid_state', `cannot resume upload session ${id}: it is ${session.status}`);
       }
@@ -213,17 +225,17 @@ export class UploadService {
     });
   }
 
-  /** tus termination: cancels an unfinished upload and deletes its bytes. */
+  /**
+   * tus termination (and the draft's cancellation): cancels an unfinished upload and deletes its
+   * bytes. A completed upload's URL is retired the same way, but its bytes are its asset now, which
+   * has a life of its own (/storage/assets): the asset stays, and the session says so.
+   */
   terminate(ownerId: string, id: string): Promise<UploadSession> {
     return this.exclusively(id, async () => {
       const session = assertLive(await this.get(ownerId, id));
       if (session.status === 'completed') {
-        throw new UploadError(
-          'invalid_state',
-          session.assetId
-            ? `upload ${id} is completed; delete its asset ${session.assetId} through /storage/assets instead`
-            : `upload ${id} is completed and its asset was deleted`,
-        );
+        const kept = session.assetId ? `; its asset ${session.assetId} is kept` : '';
+        return this.changeStatus(ownerId, id, 'cancelled', `terminated after it completed${kept}`);
       }
       const cancelled = await this.changeStatus(ownerId, id, 'cancelled');
       await this.removeData(id);
@@ -267,17 +279,20 @@ export class UploadService {
     return withLock(this.options.locker, id, { mode: 'exclusive' }, work);
   }
 
-  /** tus concatenation: a final upload made of the caller's finished partial uploads. */
+  /** tus concatenation: a final upload made of the caller's partial uploads, finished or not. */
   concatenate(ownerId: string, input: FinalUpload): Promise<AppendResult> {
-    const deps: JoinDeps = {
-      storage: this.storage,
-      sessions: this.sessions,
-      locker: this.options.locker,
-      create: (owner, upload) => this.create(owner, upload),
-      append: (owner, id, append) => this.append(owner, id, append),
-      removeData: (id) => this.removeData(id),
-    };
-    return createFinalUpload(deps, ownerId, input);
+    return createFinalUpload(this.joinDeps(), ownerId, input);
+  }
+
+  /** Joins a final upload whose parts have all finished (after a restart, or a part's last bytes). */
+  joinFinal(ownerId: string, finalId: string): Promise<AppendResult> {
+    return joinFinal(this.joinDeps(), ownerId, finalId);
+  }
+
+  /** Bytes the parts of an unfinished final upload hold so far: how far the final has come. */
+  async partsReceived(final: UploadSession): Promise<number> {
+    const parts = await this.sessions.findMany(final.parts ?? []);
+    return parts.filter((p) => p.ownerId === final.ownerId).reduce((sum, p) => sum + p.uploadOffset, 0);
   }
 
   /** Deletes the caller's asset: the row first, so a crash in between leaves an orphan file, not a dangling row. */
@@ -297,6 +312,26 @@ export class UploadService {
   /** Writes in progress, shutdown and idle memory: see UploadWriter. */
   get writes(): UploadWriter {
     return this.writer;
+  }
+
+  private joinDeps(): JoinDeps {
+    return {
+      storage: this.storage,
+      sessions: this.sessions,
+      locker: this.options.locker,
+      create: (owner, upload) => this.create(owner, upload),
+      exclusively: (id, work) => this.exclusively(id, work),
+      appendHeld: (owner, id, append) => this.appendLocked(owner, id, append),
+      findAssetOf: (id) => this.options.assets.findBySession(id),
+      removeData: (id) => this.removeData(id),
+    };
+  }
+
+  /** After bytes reached a part: the finals waiting on it (concatenate.ts). */
+  private partAppended(part: UploadSession): Promise<void> {
+    return joinWaitingFinals(this.joinDeps(), part, this.nextExpiry(), (final, error) =>
+      this.fail(final, error).then(() => {}),
+    );
   }
 
   private async appendLocked(ownerId: string, id: string, input: AppendInput): Promise<AppendResult> {

@@ -18,7 +18,7 @@ FILE="${FILE:?set FILE to the path of the file to upload}"
 size=$(stat -c %s "$FILE" 2>/dev/null || stat -f %z "$FILE")
 half=$((size / 2))
 filename_b64=$(printf '%s' "${FILE##*/}" | base64 | tr -d '\n')
-# scheme://host:port, to resolve the relative Location the server answers with
+# scheme://host:port, to resolve a relative Location (a server with RELATIVE_URLS=1 answers one)
 origin=$(printf '%s\n' "$TUS_URL" | awk -F/ '{ print $1 "//" $3 }')
 
 # header NAME: the value of response header NAME, read from headers on stdin

@@ -9,6 +9,7 @@ import type { UploadService } from '../../store/upload-service.js';
 import { parseUploadChecksum } from '../../store/write/checksum.js';
 import { principalOf } from '../http/auth.js';
 import type { WriteSlots } from '../http/write-slots.js';
+import type { PublicUrls } from '../public-url.js';
 import { assetView } from './asset-view.js';
 import { sessionView } from './session-view.js';
 import { parseOrThrow } from './validate.js';
@@ -19,6 +20,8 @@ export interface ChunkedUploadDeps {
   service: UploadService;
   writeSlots: WriteSlots;
   tusPath: string;
+  /** upload_url follows the same rule as the tus Location. */
+  urls: PublicUrls;
 }
 
 const InitiateBody = z.object({
@@ -55,7 +58,7 @@ export function chunkedUploadRoutes(deps: ChunkedUploadDeps): Router {
   const { sessions, service } = deps;
   const router = Router();
   const json = express.json({ limit: '64kb' });
-  const uploadUrl = (req: Request, id: string) => `${req.protocol}://${req.get('host')}${deps.tusPath}/${id}`;
+  const uploadUrl = (req: Request, id: string) => deps.urls.of(req, `${deps.tusPath}/${id}`);
 
   const ownSession = (req: Request): Promise<UploadSession> => service.get(principalOf(req).sub, String(req.params.id));
 

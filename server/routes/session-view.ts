@@ -48,8 +48,8 @@ export function sessionView(session: UploadSession, uploadUrl: string): SessionV
     updated_at: session.updatedAt.toISOString(),
     expires_at: session.expiresAt.toISOString(),
     completed_at: session.completedAt?.toISOString() ?? null,
-    // null again once the asset is deleted (the session stays completed)
-    asset_id: completed ? session.assetId : null,
+    // a completed upload terminated through tus keeps its asset
+    asset_id: completed || session.completedAt !== null ? session.assetId : null,
     error: session.error,
   };
 }

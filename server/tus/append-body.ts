@@ -1,18 +1,26 @@
 // A request body appended to an upload (PATCH, and the body of a creation): bounded by what the
 // upload may still take, handed to the upload service with the signals that tie it to the
 // connection (the client leaving while it waits for the lock) and to the lock (another request
-// asking for the upload: the body then ends where it stands, after a drain time).
+// asking for the upload: the body then ends where it stands, after a drain time). Its checksum comes
+// from the Upload-Checksum header, an announced Upload-Checksum trailer, or the caller (the draft's
+// Content-Digest).
+import type { IncomingMessage } from 'node:http';
 import type { UploadSession } from '../../db/schema.js';
 import { UploadError } from '../../store/errors.js';
 import type { AppendResult } from '../../store/upload-service.js';
-import { parseUploadChecksum } from '../../store/write/checksum.js';
+import { type BodyCheck, parseUploadChecksum } from '../../store/write/checksum.js';
 import type { TusCall, TusDeps } from './context.js';
 import { requestBody } from './request-body.js';
+import { announcesTrailerChecksum, trailerChecksum } from './trailer-checksum.js';
 
 export interface AppendOptions {
   offset: number;
   declaredLength?: number | undefined;
   creating?: boolean;
+  /** The body ends the upload (the draft's Upload-Complete: ?1): only if it arrives whole. */
+  ends?: boolean;
+  /** A check of the body given by the caller instead of an Upload-Checksum header. */
+  checksum?: BodyCheck | undefined;
 }
 
 export interface AppendOutcome {
@@ -36,18 +44,26 @@ export async function appendRequestBody(
     deps.service.policy.limitFor(session.assetType),
   );
   const header = req.headers['upload-checksum'];
-  const checksum = typeof header === 'string' ? parseUploadChecksum(header) : undefined;
+  let checksum = options.checksum ?? (typeof header === 'string' ? parseUploadChecksum(header) : undefined);
+  const release = new AbortController();
+  let body: AsyncIterable<Buffer> = requestBody(req, { limit, stop: release.signal });
+  if (announcesTrailerChecksum(req)) {
+    const trailer = trailerChecksum(req, body);
+    body = trailer.body;
+    checksum = trailer.check;
+  }
+  if (options.ends) body = wholeBody(req, body);
   const gone = new AbortController();
   const onClose = () => gone.abort();
   res.once('close', onClose);
-  const release = new AbortController();
   try {
     const result = await deps.service.append(owner, session.id, {
       offset: options.offset,
-      body: requestBody(req, { limit, stop: release.signal }),
+      body,
       checksum,
       declaredLength: options.declaredLength,
       creating: options.creating === true,
+      ends: options.ends === true,
       signal: gone.signal,
       release,
     });
@@ -70,4 +86,15 @@ function bodyLimit(header: string | undefined, offset: number, length: number | 
     throw new UploadError('payload_too_large', `the body runs past the upload's length of ${length} bytes`);
   }
   return declared ?? Math.max(0, length - offset);
+}
+
+/**
+ * A body that ends the upload must arrive whole: one cut short (the client went away, or another
+ * request took the upload) keeps what became durable but never completes the upload.
+ */
+async function* wholeBody(req: IncomingMessage, body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield* body;
+  if (!req.complete) {
+    throw new UploadError('validation_error', 'the body that was to complete the upload ended early; resume it');
+  }
 }

@@ -3,7 +3,7 @@
 // upload that becomes an asset at once.
 import type { Request } from 'express';
 import { UploadError } from '../../store/errors.js';
-import { ASSET_ID_HEADER, type TusCall, type TusDeps } from './context.js';
+import { ASSET_ID_HEADER, type TusCall, type TusDeps, uploadUrl } from './context.js';
 import { TUS_VERSION } from './headers.js';
 import { parseMetadata } from './post.js';
 import { concatHeaders, offsetOf } from './responses.js';
@@ -36,9 +36,9 @@ export async function createFinal(deps: TusDeps, call: TusCall, header: string):
     .status(201)
     .set({
       'Tus-Resumable': TUS_VERSION,
-      Location: `${deps.tusPath}/${session.id}`,
+      Location: uploadUrl(deps, req, session.id),
       'Upload-Offset': String(offsetOf(session)),
-      ...concatHeaders(session, deps.tusPath),
+      ...concatHeaders(session, (id) => uploadUrl(deps, req, id)),
       ...(asset ? { [ASSET_ID_HEADER]: asset.id } : {}),
     })
     .end();

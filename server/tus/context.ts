@@ -6,10 +6,13 @@ import type { UploadService } from '../../store/upload-service.js';
 import type { TokenVerifier } from '../http/auth.js';
 import type { WriteSlots } from '../http/write-slots.js';
 import type { Logger } from '../ops/logger.js';
+import type { PublicUrls } from '../public-url.js';
 
 export interface TusDeps {
   service: UploadService;
   tusPath: string;
+  /** Absolute (or, when configured, relative) URLs handed to clients. */
+  urls: PublicUrls;
   verifier: TokenVerifier;
   writeSlots: WriteSlots;
   log: Logger;
@@ -33,3 +36,8 @@ export function uploadOf(call: TusCall): UploadSession {
 }
 
 export const ASSET_ID_HEADER = 'Upload-Asset-Id';
+
+/** The URL of upload `id` as handed to the client of `req` (Location, Upload-Concat). */
+export function uploadUrl(deps: TusDeps, req: Request, id: string): string {
+  return deps.urls.of(req, `${deps.tusPath}/${id}`);
+}

@@ -1,10 +1,25 @@
 // HEAD: where an upload stands, from its row (read for the owner check; HEAD takes no lock, so a
-// running PATCH never waits for it and it never waits for one).
+// running PATCH never waits for it and it never waits for one). A final upload still waiting for
+// its parts (concatenation-unfinished) reports the bytes its parts hold so far.
+import type { UploadSession } from '../../db/schema.js';
+import { ACTIVE_STATUSES } from '../../db/status.js';
 import { assertLive } from '../../store/lifecycle.js';
-import { type TusHandler, uploadOf } from './context.js';
+import type { UploadService } from '../../store/upload-service.js';
+import { type TusHandler, uploadOf, uploadUrl } from './context.js';
 import { uploadHeaders } from './responses.js';
 
 export const headUpload: TusHandler = async (deps, call) => {
-  const session = assertLive(uploadOf(call));
-  call.res.set(uploadHeaders(session, deps.tusPath)).status(200).end();
+  const session = await withPartsProgress(deps.service, assertLive(uploadOf(call)));
+  call.res
+    .set(uploadHeaders(session, (id) => uploadUrl(deps, call.req, id)))
+    .status(200)
+    .end();
 };
+
+/** An unfinished final upload as far as its parts have come; never complete before it is joined. */
+export async function withPartsProgress(service: UploadService, session: UploadSession): Promise<UploadSession> {
+  if (session.concat !== 'final' || !ACTIVE_STATUSES.includes(session.status)) return session;
+  const received = await service.partsReceived(session);
+  const below = session.uploadLength === null ? received : Math.min(received, Math.max(0, session.uploadLength - 1));
+  return { ...session, uploadOffset: Math.max(session.uploadOffset, below) };
+}

@@ -62,14 +62,34 @@ const VALIDATORS = new Map<string, Validator>([
   [
     'content-type',
     (value, req) => {
-      if (req.method !== 'PATCH') return undefined;
+      const wanted = BODY_CONTENT_TYPES[req.method];
+      // a creation without a body may say anything about a body it does not have
+      if (wanted === undefined || (req.method === 'POST' && !carriesBody(req))) return undefined;
       const type = value.split(';')[0]?.trim().toLowerCase();
-      return type === OFFSET_CONTENT_TYPE
+      return type === wanted
         ? undefined
-        : new UploadError('unsupported_media_type', `PATCH requires Content-Type: ${OFFSET_CONTENT_TYPE}`);
+        : new UploadError('unsupported_media_type', `a ${req.method} body requires Content-Type: ${wanted}`);
     },
   ],
 ]);
+
+/**
+ * The methods that carry upload bytes, and the type those bodies must have: PATCH (core) and POST
+ * (creation-with-upload, whose Tus-Extension entry is derived from this table).
+ */
+export const BODY_CONTENT_TYPES: Readonly<Record<string, string>> = {
+  PATCH: OFFSET_CONTENT_TYPE,
+  POST: OFFSET_CONTENT_TYPE,
+};
+
+/** The header names checked here, of which Tus-Extension entries are derived (extensions.ts). */
+export const VALIDATED_HEADERS: ReadonlySet<string> = new Set(VALIDATORS.keys());
+
+/** A request with bytes in its body (a length above zero, or chunked). */
+export function carriesBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+}
 
 /** Headers each method cannot do without. */
 const REQUIRED: Readonly<Record<string, readonly string[]>> = {
@@ -81,7 +101,7 @@ export function validateTusHeaders(req: Request): void {
   if (req.headers['tus-resumable'] === undefined) {
     throw new UploadError(
       'precondition_failed',
-      `Tus-Resumable header is required; this server speaks tus ${TUS_VERSION}`,
+      `Tus-Resumable header is required; this server speaks tus ${TUS_VERSION} (and the IETF resumable-uploads draft with Upload-Draft-Interop-Version 3 to 8)`,
       {
         'Tus-Version': TUS_VERSION,
       },
@@ -90,7 +110,7 @@ export function validateTusHeaders(req: Request): void {
   for (const name of REQUIRED[req.method] ?? []) {
     if (req.headers[name] === undefined) {
       throw name === 'content-type'
-        ? new UploadError('unsupported_media_type', `PATCH requires Content-Type: ${OFFSET_CONTENT_TYPE}`)
+        ? new UploadError('unsupported_media_type', `a PATCH body requires Content-Type: ${OFFSET_CONTENT_TYPE}`)
         : new UploadError('validation_error', `${req.method} requires an ${headerName(name)} header`);
     }
   }

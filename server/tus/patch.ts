@@ -11,6 +11,9 @@ import { expiryHeaders, isComplete, offsetOf } from './responses.js';
 
 export const patchUpload: TusHandler = async (deps, call) => {
   const { req, res, owner } = call;
+  if (uploadOf(call).concat === 'final') {
+    throw new UploadError('forbidden', 'a final upload takes no PATCH: its bytes come from its partial uploads');
+  }
   const offset = numericHeader(req, 'upload-offset');
   if (offset === undefined) throw new UploadError('validation_error', 'PATCH requires an Upload-Offset header');
   const { result, cut } = await deps.writeSlots.run(owner, () =>

@@ -7,8 +7,8 @@ import { UploadError } from '../../store/errors.js';
 import type { AppendResult } from '../../store/upload-service.js';
 import { appendRequestBody } from './append-body.js';
 import { createFinal } from './concat.js';
-import { ASSET_ID_HEADER, type TusHandler } from './context.js';
-import { numericHeader, OFFSET_CONTENT_TYPE, TUS_VERSION } from './headers.js';
+import { ASSET_ID_HEADER, type TusHandler, uploadUrl } from './context.js';
+import { carriesBody, numericHeader, OFFSET_CONTENT_TYPE, TUS_VERSION } from './headers.js';
 import { concatHeaders, expiryHeaders, isComplete, offsetOf } from './responses.js';
 
 export const createUpload: TusHandler = async (deps, call) => {
@@ -26,7 +26,8 @@ export const createUpload: TusHandler = async (deps, call) => {
     );
   }
   const withBody = carriesBody(req);
-  if (withBody && req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== OFFSET_CONTENT_TYPE) {
+  // the header validators (headers.ts) check a type that is sent; a body without one is refused here
+  if (withBody && req.headers['content-type'] === undefined) {
     throw new UploadError('unsupported_media_type', `a creation's body requires Content-Type: ${OFFSET_CONTENT_TYPE}`);
   }
   const leave = withBody ? deps.writeSlots.enter(owner) : undefined;
@@ -42,10 +43,10 @@ export const createUpload: TusHandler = async (deps, call) => {
     const { result } = outcome;
     res.set({
       'Tus-Resumable': TUS_VERSION,
-      Location: `${deps.tusPath}/${session.id}`,
+      Location: uploadUrl(deps, req, session.id),
       ...(withBody ? { 'Upload-Offset': String(offsetOf(result.session)) } : {}),
       ...(isComplete(result.session) ? {} : expiryHeaders(result.session)),
-      ...concatHeaders(result.session, deps.tusPath),
+      ...concatHeaders(result.session, (id) => uploadUrl(deps, req, id)),
       ...(result.asset ? { [ASSET_ID_HEADER]: result.asset.id } : {}),
       ...(outcome.cut ? { Connection: 'close' } : {}),
     });
@@ -60,9 +61,4 @@ export function parseMetadata(req: Request): UploadMetadata {
   const header = req.headers['upload-metadata'];
   if (header === undefined || String(header).trim() === '') return {};
   return Metadata.parse(String(header));
-}
-
-function carriesBody(req: Request): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
 }

@@ -21,23 +21,23 @@ export function expiryHeaders(session: UploadSession): Record<string, string> {
 }
 
 /** `partial`, or `final;<url> <url>` naming the parts in order. */
-export function concatHeaders(session: UploadSession, tusPath: string): Record<string, string> {
+export function concatHeaders(session: UploadSession, urlOf: (id: string) => string): Record<string, string> {
   if (session.concat === 'partial') return { 'Upload-Concat': 'partial' };
   if (session.concat === 'final') {
-    const urls = (session.parts ?? []).map((id) => `${tusPath}/${id}`).join(' ');
+    const urls = (session.parts ?? []).map(urlOf).join(' ');
     return { 'Upload-Concat': `final;${urls}` };
   }
   return {};
 }
 
 /** Everything HEAD tells about an upload. */
-export function uploadHeaders(session: UploadSession, tusPath: string): Record<string, string> {
+export function uploadHeaders(session: UploadSession, urlOf: (id: string) => string): Record<string, string> {
   const headers: Record<string, string> = {
     'Tus-Resumable': TUS_VERSION,
     'Cache-Control': 'no-store',
     'Upload-Offset': String(offsetOf(session)),
     ...expiryHeaders(session),
-    ...concatHeaders(session, tusPath),
+    ...concatHeaders(session, urlOf),
   };
   if (session.uploadLength === null) headers['Upload-Defer-Length'] = '1';
   else headers['Upload-Length'] = String(session.uploadLength);

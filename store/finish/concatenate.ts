@@ -1,14 +1,19 @@
 // tus concatenation: a final upload is its partial uploads joined in order. The parts' bytes are
 // streamed (never held whole in memory) through the ordinary write path into the final upload's
-// storage, so chunks, hashes and durability work as for any other upload. Finals are created here
-// from the caller's own, finished, distinct parts.
+// storage, so chunks, hashes and durability work as for any other upload; the copy resumes from
+// the final's durable offset after a crash. A final may name parts that are still receiving bytes
+// (concatenation-unfinished): it waits, and is joined when its last part finishes (upload-service.ts
+// calls joinFinal after every append that finishes a part, recovery.ts after a restart).
 import { Readable } from 'node:stream';
-import type { UploadMetadata, UploadSession } from '../../db/schema.js';
+import type { UploadMetadata, UploadSession, UploadStatus } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
 import { UploadError } from '../errors.js';
 import type { HeldLock, UploadLocker } from '../lock/upload-locker.js';
 import type { ChunkStorage } from '../storage/chunk-storage.js';
 import type { AppendInput, AppendResult, NewUpload } from '../upload-service.js';
+
+/** States a part may be in when a final names it: finished, or still receiving its bytes. */
+export const JOINABLE_PART_STATUSES: readonly UploadStatus[] = ['initiated', 'uploading', 'paused'];
 
 /** The parts' bytes in order, starting `from` bytes into their concatenation. */
 export function partsStream(storage: ChunkStorage, parts: readonly UploadSession[], from: number): Readable {
@@ -29,13 +34,15 @@ export function partsStream(storage: ChunkStorage, parts: readonly UploadSession
   );
 }
 
+/** A part that has all its bytes. */
+export function isFinishedPart(part: UploadSession): boolean {
+  return part.uploadLength !== null && part.uploadOffset === part.uploadLength;
+}
+
 /** Why a session cannot be a part of a final upload, or undefined when it can. */
 export function partProblem(part: UploadSession): string | undefined {
   if (part.concat !== 'partial') return `upload ${part.id} is not a partial upload (Upload-Concat: partial)`;
-  if (part.status !== 'initiated' && part.status !== 'uploading') return `partial upload ${part.id} is ${part.status}`;
-  if (part.uploadLength === null || part.uploadOffset !== part.uploadLength) {
-    return `partial upload ${part.id} is not finished (${part.uploadOffset} of ${part.uploadLength ?? '?'} bytes)`;
-  }
+  if (!JOINABLE_PART_STATUSES.includes(part.status)) return `partial upload ${part.id} is ${part.status}`;
   return undefined;
 }
 
@@ -51,16 +58,20 @@ export interface JoinDeps {
   sessions: SessionRepository;
   locker: UploadLocker;
   create(ownerId: string, input: NewUpload): Promise<UploadSession>;
-  append(ownerId: string, id: string, input: AppendInput): Promise<AppendResult>;
+  /** Runs `work` holding upload `id` alone. */
+  exclusively<T>(id: string, work: () => Promise<T>): Promise<T>;
+  /** Appends to an upload whose lock the caller holds. */
+  appendHeld(ownerId: string, id: string, input: AppendInput): Promise<AppendResult>;
+  findAssetOf(sessionId: string): Promise<AppendResult['asset']>;
   removeData(id: string): Promise<void>;
 }
 
 export const MAX_PARTS = 1000;
 
 /**
- * Creates a final upload from the caller's finished partial uploads and joins them into an asset.
- * The parts are held (shared) while their bytes are read, so none is cancelled or rewritten
- * half-way; each part may be listed once, so one request cannot multiply the work.
+ * Creates a final upload from the caller's partial uploads, finished or not, and joins them at
+ * once when all are finished. Each part may be listed once, so one request cannot multiply the
+ * work; the final's length is the sum of the parts' lengths, unknown while one of them defers it.
  */
 export async function createFinalUpload(deps: JoinDeps, ownerId: string, input: FinalUpload): Promise<AppendResult> {
   const ids = input.parts;
@@ -68,22 +79,48 @@ export async function createFinalUpload(deps: JoinDeps, ownerId: string, input: 
   if (ids.length > MAX_PARTS) throw new UploadError('validation_error', `at most ${MAX_PARTS} parts may be joined`);
   const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
   if (repeated) throw new UploadError('validation_error', `Upload-Concat lists part ${repeated} more than once`);
-  const total = (await ownFinishedParts(deps.sessions, ownerId, ids)).reduce((n, p) => n + (p.uploadLength ?? 0), 0);
+  const parts = await ownParts(deps.sessions, ownerId, ids);
+  const lengths = parts.map((p) => p.uploadLength);
+  const total = lengths.includes(null) ? undefined : lengths.reduce((n: number, l) => n + (l ?? 0), 0);
   const final = await deps.create(ownerId, { length: total, metadata: input.metadata, concat: 'final', parts: ids });
+  return joinFinal(deps, ownerId, final.id);
+}
+
+/**
+ * Joins a final upload whose parts have all finished into an asset; does nothing while one is
+ * still receiving. The parts are held (shared) while their bytes are read, so none is cancelled or
+ * rewritten half-way, and the final alone, so two parts finishing at once join it once.
+ */
+export async function joinFinal(deps: JoinDeps, ownerId: string, finalId: string): Promise<AppendResult> {
+  const waiting = await deps.sessions.find(finalId);
+  if (!waiting || waiting.ownerId !== ownerId || waiting.concat !== 'final') {
+    throw new UploadError('not_found', `final upload ${finalId} not found`);
+  }
+  const ids = waiting.parts ?? [];
+  // a part still receiving bytes is left alone: no lock is asked of its PATCH, which would cut it
+  if (waiting.status !== 'completed' && !(await ownParts(deps.sessions, ownerId, ids)).every(isFinishedPart)) {
+    return { session: waiting, asset: undefined };
+  }
   const locks: HeldLock[] = [];
   try {
-    // a fixed order, so two joins sharing parts never wait on each other in a circle
-    for (const id of [...ids].sort()) locks.push(await deps.locker.acquire(id, { mode: 'shared' }));
-    // read again under the locks: a part may have been cancelled since
-    const parts = await ownFinishedParts(deps.sessions, ownerId, ids);
-    const body = partsStream(deps.storage, parts, 0);
-    let result: AppendResult;
-    try {
-      result = await deps.append(ownerId, final.id, { offset: 0, body });
-    } finally {
-      // the writer leaves its source open when it stops early; close the part files
-      body.destroy();
-    }
+    // a fixed order, so two joins sharing parts never wait on each other in a circle; politely,
+    // as a request that still holds a finished part is about to let go of it
+    for (const id of [...ids].sort()) locks.push(await deps.locker.acquire(id, { mode: 'shared', polite: true }));
+    const result = await deps.exclusively(finalId, async (): Promise<AppendResult> => {
+      // read again under the locks: a part may have finished, or been cancelled, since
+      const final = (await deps.sessions.find(finalId)) ?? waiting;
+      if (final.status === 'completed') return { session: final, asset: await deps.findAssetOf(finalId) };
+      if (!JOINABLE_PART_STATUSES.includes(final.status)) return { session: final, asset: undefined };
+      const parts = await ownParts(deps.sessions, ownerId, ids);
+      if (!parts.every(isFinishedPart)) return { session: final, asset: undefined };
+      const body = partsStream(deps.storage, parts, final.uploadOffset);
+      try {
+        return await deps.appendHeld(ownerId, finalId, { offset: final.uploadOffset, body, ends: true });
+      } finally {
+        // the writer leaves its source open when it stops early; close the part files
+        body.destroy();
+      }
+    });
     if (result.asset) {
       await deps.sessions.consumeParts(ownerId, ids, result.asset.id);
       for (const id of ids) await deps.removeData(id);
@@ -94,7 +131,31 @@ export async function createFinalUpload(deps: JoinDeps, ownerId: string, input: 
   }
 }
 
-async function ownFinishedParts(sessions: SessionRepository, ownerId: string, ids: string[]): Promise<UploadSession[]> {
+/**
+ * After bytes reached a part: the finals waiting on it live as long as it does, and are joined
+ * when this was their last part to finish. A join that cannot happen fails the final (the part's
+ * own bytes are safe either way); one busy elsewhere is that other request's to finish.
+ */
+export async function joinWaitingFinals(
+  deps: JoinDeps,
+  part: UploadSession,
+  expiresAt: Date,
+  fail: (final: UploadSession, error: string) => Promise<void>,
+): Promise<void> {
+  const finals = await deps.sessions.touchFinalsWaitingFor(part.ownerId, part.id, expiresAt);
+  if (!isFinishedPart(part)) return;
+  for (const final of finals) {
+    try {
+      await joinFinal(deps, part.ownerId, final.id);
+    } catch (error) {
+      if (error instanceof UploadError && error.type === 'locked') continue;
+      const message = error instanceof Error ? error.message : String(error);
+      await fail(final, `joining its parts failed: ${message}`).catch(() => {});
+    }
+  }
+}
+
+async function ownParts(sessions: SessionRepository, ownerId: string, ids: string[]): Promise<UploadSession[]> {
   const found = new Map((await sessions.findMany(ids)).map((s) => [s.id, s]));
   return ids.map((id) => {
     const part = found.get(id);

@@ -1,6 +1,7 @@
 // Start-up repair of what a crash can leave behind: a finalise that stopped half-way (finished
 // now, or the session marked failed when its data is gone), and a recorded offset beyond the
-// bytes actually on disk (set back to the last chunk the file still holds).
+// bytes actually on disk (set back to the last chunk the file still holds), and a final upload whose
+// parts all finished while its join never ran.
 import type { SessionRepository } from '../../db/session-repository.js';
 import { isUploadError } from '../errors.js';
 import type { ChunkStorage } from '../storage/chunk-storage.js';
@@ -56,6 +57,13 @@ export async function recoverUploads(
       log.warn({ upload_id: session.id, err: message }, 'could not finish an interrupted finalise');
       report.failed++;
     }
+  }
+  for (const session of await sessions.findActive()) {
+    if (session.concat !== 'final') continue;
+    // does nothing while a part is still receiving bytes
+    await service.joinFinal(session.ownerId, session.id).catch((error: unknown) => {
+      log.warn({ upload_id: session.id, err: String(error) }, 'could not join a final upload after a restart');
+    });
   }
   return report;
 }

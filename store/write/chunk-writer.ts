@@ -11,7 +11,7 @@ import type { ChunkDigests } from '../../db/schema.js';
 import { UploadError } from '../errors.js';
 import type { ChunkSink } from '../storage/chunk-storage.js';
 import type { BlockPool } from './block-pool.js';
-import { type Checksummer, checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
+import { type BodyCheck, type Checksummer, checksumMismatch, createChecksummer } from './checksum.js';
 import type { UploadHasher } from './hash-state.js';
 
 export interface ChunkWrite {
@@ -32,8 +32,8 @@ export interface ChunkWrite {
   recorded: Readonly<ChunkDigests>;
   /** Persists progress; called only once the bytes up to `offset` are durable. */
   record(offset: number, chunks: ChunkDigests): Promise<void>;
-  /** Upload-Checksum of this body: on a mismatch none of its bytes are recorded. */
-  checksum?: ExpectedChecksum | undefined;
+  /** Upload-Checksum of this body, or a check run once it ended: on a mismatch none of it is recorded. */
+  checksum?: BodyCheck | undefined;
   /** When aborted (server shutting down), stop reading and commit what has arrived. */
   stop?: AbortSignal | undefined;
 }
@@ -73,13 +73,16 @@ class ChunkWriter {
   private readonly inFlight: Promise<unknown>[] = [];
   private readonly completed = new Set<number>();
   private readonly checksummer: Checksummer | undefined;
-  /** Chunks completed while a checksum is pending: recorded only once the body is verified. */
+  /** The body is checked as a whole: its chunks are recorded only once it passed. */
+  private readonly verifying: boolean;
+  /** Chunks completed while a check is pending: recorded only once the body is verified. */
   private readonly deferred: PendingChunk[] = [];
 
   constructor(private readonly w: ChunkWrite) {
     this.length = w.length;
     this.position = this.handedOver = this.scheduled = this.durableOffset = w.start;
-    this.checksummer = w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
+    this.checksummer = w.checksum && 'algorithm' in w.checksum ? createChecksummer(w.checksum.algorithm) : undefined;
+    this.verifying = w.checksum !== undefined;
   }
 
   async run(source: Readable | AsyncIterable<Buffer>): Promise<number> {
@@ -179,7 +182,7 @@ class ChunkWriter {
       );
     }
     const chunks: PendingChunk[] = stored === undefined ? [[number, digest]] : [];
-    if (this.checksummer) this.deferred.push(...chunks);
+    if (this.verifying) this.deferred.push(...chunks);
     else await this.makeDurable(this.position, chunks);
   }
 
@@ -204,7 +207,7 @@ class ChunkWriter {
   private async stopForShutdown(): Promise<never> {
     // a body with a checksum counts only whole
     const end = this.durableEnd(this.position);
-    if (!this.checksummer && end > this.scheduled) {
+    if (!this.verifying && end > this.scheduled) {
       await this.flush();
       await this.makeDurable(end, []);
     }
@@ -225,8 +228,9 @@ class ChunkWriter {
     if (this.position === this.length && last > 0 && !this.completed.has(last)) await this.completeChunk();
     const { checksum } = this.w;
     const end = this.durableEnd(this.position);
-    if (this.checksummer && checksum) {
-      if (!this.checksummer.digest().equals(checksum.digest)) throw checksumMismatch(checksum.algorithm);
+    if (checksum) {
+      if ('afterBody' in checksum) checksum.afterBody();
+      else if (!this.checksummer?.digest().equals(checksum.digest)) throw checksumMismatch(checksum.algorithm);
       if (this.position > this.w.start || this.deferred.length > 0) {
         await this.flush();
         await this.makeDurable(end, this.deferred);

@@ -9,7 +9,7 @@ import type { UploadEvents } from '../events.js';
 import type { ChunkStorage } from '../storage/chunk-storage.js';
 import { storageError } from '../storage/storage-error.js';
 import type { BlockPool } from './block-pool.js';
-import type { ExpectedChecksum } from './checksum.js';
+import type { BodyCheck } from './checksum.js';
 import type { NumberedChunkDeps } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
 import type { HashStates, UploadHasher } from './hash-state.js';
@@ -52,7 +52,7 @@ export class UploadWriter {
   }
 
   /** Writes `body` at the session's offset; resolves with the durable offset it reached. */
-  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: ExpectedChecksum): Promise<number> {
+  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: BodyCheck): Promise<number> {
     return this.track((stop) => this.writeAt(target, body, checksum, stop));
   }
 
@@ -103,7 +103,7 @@ export class UploadWriter {
   private async writeAt(
     target: WriteTarget,
     body: Readable | AsyncIterable<Buffer>,
-    checksum: ExpectedChecksum | undefined,
+    checksum: BodyCheck | undefined,
     stop: AbortSignal,
   ): Promise<number> {
     const { session } = target;

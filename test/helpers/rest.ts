@@ -1,10 +1,12 @@
 // Typed HTTP calls to the storage REST API and the tus endpoint, for route tests: JSON in and out,
-// raw bytes for chunks, and the checks every error response must pass.
+// raw bytes for chunks, and the checks every error response must pass. Every REST response is
+// checked against the contract, docs/openapi.json, on its way to the test (openapi.ts).
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { expect } from 'chai';
 import type { assetView } from '../../server/routes/asset-view.js';
 import type { SessionView } from '../../server/routes/session-view.js';
+import { coveredByContract, expectContract } from './openapi.js';
 import { tokenFor } from './tokens.js';
 
 export type { SessionView };
@@ -93,6 +95,7 @@ export async function send(method: string, url: string, options: RequestOptions 
   if (body instanceof ReadableStream) init.duplex = 'half';
   const res = await fetch(url, init);
   const text = method === 'HEAD' ? '' : await res.text();
+  if (coveredByContract(url)) expectContract(method, url, res.status, res.headers, text);
   return { status: res.status, headers: res.headers, text };
 }
 
@@ -215,9 +218,12 @@ export class StorageApi {
 
   /** POST /storage/upload as multipart form data, fields in the order given. */
   uploadForm(form: FormData): Promise<Reply> {
-    return fetch(`${this.baseUrl}/storage/upload`, { method: 'POST', headers: this.headers(), body: form }).then(
-      async (res) => ({ status: res.status, headers: res.headers, text: await res.text() }),
-    );
+    const url = `${this.baseUrl}/storage/upload`;
+    return fetch(url, { method: 'POST', headers: this.headers(), body: form }).then(async (res) => {
+      const text = await res.text();
+      expectContract('POST', url, res.status, res.headers, text);
+      return { status: res.status, headers: res.headers, text };
+    });
   }
 
   /** Sends every chunk of `data` to a session whose chunk size is `chunkSize`. */
@@ -236,7 +242,12 @@ export interface Download {
 
 export async function fetchBytes(url: string, headers: Record<string, string>): Promise<Download> {
   const res = await fetch(url, { headers });
-  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+  const bytes = Buffer.from(await res.arrayBuffer());
+  if (coveredByContract(url)) {
+    const json = (res.headers.get('content-type') ?? '').startsWith('application/json');
+    expectContract('GET', url, res.status, res.headers, json ? bytes.toString('utf8') : '');
+  }
+  return { status: res.status, headers: res.headers, bytes };
 }
 
 /** Chunk n (1-based) of `data`. */

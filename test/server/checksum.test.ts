@@ -30,13 +30,13 @@ describe('checksums', () => {
   });
 
   describe('tus checksum extension', () => {
-    it('advertises checksum in Tus-Extension and sha1, sha256, md5, crc32 in Tus-Checksum-Algorithm', async () => {
+    it('advertises checksum in Tus-Extension and sha1, sha256, sha512, md5, crc32 in Tus-Checksum-Algorithm', async () => {
       const reply = await tusRequest('OPTIONS', server.tusUrl, { owner: null });
       expect(reply.status).to.be.oneOf([200, 204]);
       const extensions = (reply.headers.get('tus-extension') ?? '').split(',').map((e) => e.trim());
       expect(extensions).to.include('checksum');
       const algorithms = (reply.headers.get('tus-checksum-algorithm') ?? '').split(',').map((a) => a.trim());
-      expect([...algorithms].sort()).to.deep.equal(['crc32', 'md5', 'sha1', 'sha256']);
+      expect([...algorithms].sort()).to.deep.equal(['crc32', 'md5', 'sha1', 'sha256', 'sha512']);
     });
 
     it('answers 460 to a PATCH with a wrong checksum, changing nothing; the same bytes with the right one are accepted', async () => {
@@ -105,24 +105,30 @@ describe('checksums', () => {
       });
     }
 
-    it('answers 400 to an unsupported or malformed Upload-Checksum, changing nothing', async () => {
+    it('answers 400 to an unsupported or malformed Upload-Checksum and 460 to one of the wrong length, changing nothing', async () => {
       const owner = uniqueOwner('checksum-bad');
       const data = randomBytes(500);
       const { url, id } = await createUpload(server.tusUrl, { owner, length: data.length });
       const before = await snapshotUpload(server, id);
       for (const header of [
-        `sha512 ${randomBytes(64).toString('base64')}`,
+        `sha384 ${randomBytes(48).toString('base64')}`,
         `blake3 ${randomBytes(32).toString('base64')}`,
         'sha256',
-        `sha256 ${randomBytes(20).toString('base64')}`,
+        'sha256 not*base64',
       ]) {
         const reply = await patchUpload(url, 0, data, { owner, headers: { 'Upload-Checksum': header } });
         expect(reply.status, `${header}: ${reply.body}`).to.equal(400);
         expect(reply.body).to.match(/checksum/i);
       }
+      // well-formed base64 of the wrong length for the algorithm can never match: a mismatch
+      const short = await patchUpload(url, 0, data, {
+        owner,
+        headers: { 'Upload-Checksum': `sha256 ${randomBytes(20).toString('base64')}` },
+      });
+      expect(short.status, short.body).to.equal(460);
       const unsupported = await patchUpload(url, 0, data, {
         owner,
-        headers: { 'Upload-Checksum': `sha512 ${randomBytes(64).toString('base64')}` },
+        headers: { 'Upload-Checksum': `sha384 ${randomBytes(48).toString('base64')}` },
       });
       expect(unsupported.body).to.match(/not supported/);
       expect(await headOffset(url, owner)).to.equal(0);
@@ -247,7 +253,7 @@ describe('checksums', () => {
       expect(await recorded()).to.deep.equal(['1', '3']);
       expect((await server.sessions.find(id))?.uploadOffset).to.equal(C);
 
-      const unsupported = await post(2, two, '', { 'Upload-Checksum': `sha512 ${randomBytes(64).toString('base64')}` });
+      const unsupported = await post(2, two, '', { 'Upload-Checksum': `sha384 ${randomBytes(48).toString('base64')}` });
       expect(unsupported.status, unsupported.text).to.equal(400);
 
       const goodTwo = await post(2, two, `&sha256=${sha256(two)}`);

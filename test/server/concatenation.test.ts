@@ -1,7 +1,7 @@
 // The tus concatenation extension: tus-js-client with parallelUploads uploads a large file as
-// partial uploads joined by a final one; a final naming someone else's part (403), an unfinished
-// part (400) or carrying Upload-Length (400) is refused; parts count towards the per-owner
-// creation rate limit like any upload.
+// partial uploads joined by a final one; a final naming someone else's part (403) or carrying
+// Upload-Length (400) is refused; a final naming an unfinished part waits for it
+// (concatenation-unfinished); parts count towards the per-owner creation rate limit like any upload.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
@@ -113,24 +113,37 @@ describe('concatenation', () => {
       expect(await headOffset(theirs, stranger), 'the stranger’s part is untouched').to.equal(1000);
     });
 
-    it('answers 400 (invalid_state) to a final naming an unfinished partial upload', async () => {
+    it('makes a final naming an unfinished part wait for it, then joins it when the part finishes', async () => {
       const owner = uniqueOwner('concat-unfinished');
-      const done = await finishedPart(server.tusUrl, owner, randomBytes(2000));
+      const first = randomBytes(2000);
+      const second = randomBytes(3000);
+      const done = await finishedPart(server.tusUrl, owner, first);
       const { url: open } = await createUpload(server.tusUrl, {
         owner,
         length: 3000,
         headers: { 'Upload-Concat': 'partial' },
       });
-      const some = await patchUpload(open, 0, randomBytes(1000), { owner });
+      const some = await patchUpload(open, 0, second.subarray(0, 1000), { owner });
       expect(some.status, some.body).to.equal(204);
       const reply = await tusRequest('POST', server.tusUrl, {
         owner,
         headers: { 'Upload-Concat': finalOf([done, open]) },
       });
-      expect(reply.status, reply.body).to.equal(400);
-      expect(reply.body).to.match(/not finished/);
+      expect(reply.status, reply.body).to.equal(201);
+      expect(reply.headers.get('upload-asset-id'), 'not an asset before its last part finishes').to.equal(null);
+      const finalUrl = new URL(reply.headers.get('location') ?? '', server.tusUrl).toString();
       expect(await server.assets.listByOwner(owner, 10, 0)).to.deep.equal([]);
-      expect(await headOffset(open, owner), 'the unfinished part can still be resumed').to.equal(1000);
+      const waiting = await tusRequest('HEAD', finalUrl, { owner });
+      expect(waiting.headers.get('upload-length')).to.equal('5000');
+      expect(waiting.headers.get('upload-offset'), 'the final follows its parts').to.equal('3000');
+      const rest = await patchUpload(open, 1000, second.subarray(1000), { owner });
+      expect(rest.status, rest.body).to.equal(204);
+      const joined = await tusRequest('HEAD', finalUrl, { owner });
+      expect(joined.headers.get('upload-offset')).to.equal('5000');
+      const assetId = joined.headers.get('upload-asset-id');
+      expect(assetId, 'the final became an asset with its last part').to.be.a('string');
+      const asset = await server.assets.find(assetId ?? '');
+      expect(asset?.sha256).to.equal(sha256(Buffer.concat([first, second])));
     });
 
     it('answers 400 to a final carrying Upload-Length', async () => {

@@ -1,7 +1,9 @@
 // nginx (Debian's package) in front of two instances, configured by docs/examples/nginx-upload.conf:
 // a tus-js-client upload is cut off after its first chunk, the instance that took that chunk is
 // stopped, and the upload resumes through nginx on the other instance, while its live progress
-// streams through nginx too. Skipped when nginx is not installed (apt-get install nginx).
+// streams through nginx too. With nginx saying X-Forwarded-Proto: https (as it does when it
+// terminates TLS), the upload URLs are https:// only when TRUST_PROXY names it. Skipped when nginx
+// is not installed (apt-get install nginx).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,7 +14,7 @@ import * as tus from 'tus-js-client';
 import type { ProgressEvent } from '../../store/events.js';
 import { randomFile, removeDir, sha256, sha256File, tempDir } from '../helpers/files.js';
 import { bearer, uniqueOwner } from '../helpers/rest.js';
-import { ROOT, startTestServerAt, type TestServer } from '../helpers/server.js';
+import { ROOT, startTestServer, startTestServerAt, type TestServer } from '../helpers/server.js';
 import { openEventStream } from '../helpers/sse.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { waitFor } from '../helpers/wait.js';
@@ -28,8 +30,13 @@ async function freePort(): Promise<number> {
 }
 
 /** The documented site config, pointed at the test's instances, inside a minimal nginx.conf. */
-async function nginxConfig(dir: string, port: number, upstreams: number[]): Promise<string> {
-  const site = (await readFile(path.join(ROOT, 'docs/examples/nginx-upload.conf'), 'utf8'))
+async function nginxConfig(
+  dir: string,
+  port: number,
+  upstreams: number[],
+  edit: (site: string) => string = (s) => s,
+): Promise<string> {
+  const site = edit(await readFile(path.join(ROOT, 'docs/examples/nginx-upload.conf'), 'utf8'))
     .replace('127.0.0.1:1080', `127.0.0.1:${upstreams[0]}`)
     .replace('127.0.0.1:1081', `127.0.0.1:${upstreams[1]}`)
     .replace('listen 80;', `listen 127.0.0.1:${port};`);
@@ -143,5 +150,43 @@ describe('behind nginx', () => {
     await stream.waitEnded();
     const asset = await servers[1 - tookFirst]?.assets.find(assetId ?? '');
     expect(asset?.sha256).to.equal(await sha256File(path.join(dir, 'random-12582912.bin')));
+  });
+
+  describe('X-Forwarded-Proto: https', () => {
+    for (const trusted of [false, true]) {
+      it(`gives ${trusted ? 'https' : 'http'}:// upload URLs ${trusted ? 'with' : 'without'} TRUST_PROXY`, async () => {
+        const server = await startTestServer({ ...(trusted ? { TRUST_PROXY: 'loopback' } : {}) });
+        servers.push(server);
+        const port = await freePort();
+        const conf = path.join(dir, `tls-${trusted}.conf`);
+        // as when nginx terminates TLS: the scheme it forwards is https
+        const tls = (site: string) => site.replace('X-Forwarded-Proto $scheme', 'X-Forwarded-Proto https');
+        await writeFile(conf, await nginxConfig(dir, port, [server.port, server.port], tls));
+        const proxy = spawn('nginx', ['-p', dir, '-c', conf], { stdio: 'ignore' });
+        try {
+          const base = `http://127.0.0.1:${port}`;
+          await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, { what: 'nginx' });
+          const owner = uniqueOwner('forwarded');
+          const created = await fetch(`${base}/files`, {
+            method: 'POST',
+            headers: { ...bearer(owner), 'Tus-Resumable': '1.0.0', 'Upload-Length': '10' },
+          });
+          const scheme = trusted ? 'https' : 'http';
+          expect(created.headers.get('location')).to.match(
+            new RegExp(`^${scheme}://127\\.0\\.0\\.1:${port}/files/[0-9a-f]{32}$`),
+          );
+          const initiated = await fetch(`${base}/storage/chunked-upload`, {
+            method: 'POST',
+            headers: { ...bearer(owner), 'Content-Type': 'application/json' },
+            body: JSON.stringify({ filename: 'a.bin', file_size: 10, asset_type: 'other' }),
+          });
+          const { upload_url } = (await initiated.json()) as { upload_url: string };
+          expect(upload_url.startsWith(`${scheme}://127.0.0.1:${port}/files/`), upload_url).to.equal(true);
+        } finally {
+          proxy.kill('SIGTERM');
+          await once(proxy, 'exit');
+        }
+      });
+    }
   });
 });

@@ -353,13 +353,20 @@ export function uploadServiceContract(factory: StorageFactory): void {
         expect(error.status).to.equal(404);
       });
 
-      it('refuses to remove a completed upload and keeps its asset', async () => {
+      it('retires a completed upload (cancelled, saying so) and keeps its asset', async () => {
         const store = newStore();
         const source = randomBytes(5000);
         const id = await newUpload(store, source.length);
         const asset = await finish(store, streamOf(source), id, 0);
-        await expectRejection(store.terminate(owner, id), 'invalid_state');
-        expect((await sessions.find(id))?.status).to.equal('completed');
+        const retired = await store.terminate(owner, id);
+        expect(retired.status).to.equal('cancelled');
+        expect(retired.error).to.equal(`terminated after it completed; its asset ${asset.id} is kept`);
+        expect(retired.assetId).to.equal(asset.id);
+        expect((await expectRejection(store.terminate(owner, id), 'gone')).status, 'once').to.equal(410);
+        // REST cannot cancel a completed session: only tus termination retires it
+        const other = await newUpload(store, source.length);
+        await finish(store, streamOf(source), other, 0);
+        await expectRejection(store.transition(owner, other, 'cancelled'), 'invalid_state');
         expect(await storage.storedLength(id), 'the bytes became the asset').to.equal(undefined);
         const kept = await assets.find(asset.id);
         expect(kept?.sha256).to.equal(sha256(source));
