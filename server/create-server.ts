@@ -1,7 +1,7 @@
 // createServer: everything `npm start` runs (database, storage, crash repair, cleanup schedule,
 // live progress, webhooks) without a listening socket, for mounting the upload routes in another
 // express app (`host.use(server.app)`) or Node HTTP server (`http.createServer(server.app)`).
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import type { UploadHooks } from './events/hooks.js';
 import { type RunningServer, type StartOptions, startServer } from './start.js';
 

@@ -19,7 +19,7 @@ export { StorageLayout } from '../store/storage/layout.js';
 export { UploadPolicy } from '../store/upload-policy.js';
 export { UploadService, type UploadServiceOptions } from '../store/upload-service.js';
 export { type AppDeps, createApp } from './app.js';
-export { type AuthConfig, type Config, ConfigError, loadConfig, type WebhookConfig } from './config.js';
+export { type AuthConfig, type Config, ConfigError, loadConfig, type WebhookConfig } from './config/config.js';
 export { createServer, type ServerConfig, type UploadServer } from './create-server.js';
 export type { UploadHooks } from './events/hooks.js';
 export { WEBHOOK_TYPES, type WebhookType } from './events/webhooks/payloads.js';

@@ -2,7 +2,7 @@
 import './ops/threadpool.js';
 import { fileURLToPath } from 'node:url';
 import { StartRefusedError } from '../db/start-refused.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/config.js';
 import { StartupError } from './ops/startup-failure.js';
 import { startServer } from './start.js';
 

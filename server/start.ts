@@ -10,18 +10,18 @@ import { recoverUploads } from '../store/repair/recovery.js';
 import type { Binding } from '../store/storage/data-binding.js';
 import type { UploadService } from '../store/upload-service.js';
 import { createApp } from './app.js';
-import { type CleanupReport, runCleanup, scheduleCleanup } from './cleanup.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import type { UploadHooks } from './events/hooks.js';
 import { type Operations, startOperations } from './events/operations.js';
 import { createVerifier } from './http/auth.js';
 import { isLoopbackHost } from './http/loopback.js';
 import { resolveVerifyKey } from './http/tokens.js';
-import { Metrics } from './metrics.js';
+import { type CleanupDeps, type CleanupReport, runCleanup, scheduleCleanup } from './ops/cleanup.js';
 import { loadHeapTrim } from './ops/heap-trim.js';
 import { releaseMemoryWhenIdle } from './ops/idle-memory.js';
 import { moduleLogger } from './ops/log-levels.js';
 import { createLogger, type Logger } from './ops/logger.js';
+import { Metrics } from './ops/metrics.js';
 import { checkDataDir, databaseFailure, listenFailure } from './ops/startup-failure.js';
 import { openStorage } from './storage.js';
 
@@ -56,12 +56,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel, { modules: config.logModules, format: config.logFormat });
-  if (config.chunkSizeClampedFrom !== undefined) {
-    log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
-  }
-  if (!config.metricsToken && !isLoopbackHost(config.host)) {
-    log.warn({ host: config.host }, 'METRICS_TOKEN is not set and HOST is not loopback: GET /metrics answers 403');
-  }
+  warnAboutSettings(config, log);
   const { layout, database, sessions, assets, locker, service, binding } = await openChecked(config, options.database);
   logBinding(log, binding, config.dataDir, database.label);
   // before crash repair, so uploads it finishes are announced too
@@ -71,6 +66,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);
   const metrics = new Metrics(sessions, service.events, config.tusPath);
+  const embedded = options.listen === false;
   const app = createApp({
     config,
     log,
@@ -82,47 +78,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     verifier,
     metrics,
     feed: operations.feed,
-    embedded: options.listen === false,
+    embedded,
   });
-  const server = http.createServer(
-    // long uploads must not be cut by Node's default 5-minute request timeout
-    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
-    app,
-  );
-  // a client that stops sending mid-body (or never reads its answer) is cut off; what it sent is kept
-  server.setTimeout(config.idleTimeoutMs);
-  if (options.listen !== false) {
-    await listen(server, config, async () => {
-      await operations.close();
-      await locker.close();
-      await service.hashes.close();
-      if (!options.database) await database.close();
-    });
-  }
-  const port = options.listen === false ? 0 : (server.address() as AddressInfo).port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-
-  const cleanupDeps = {
-    database,
-    service,
-    sessions,
-    assets,
-    layout,
-    log: moduleLogger(log, 'cleanup'),
-    orphanGraceMs: config.orphanGraceMs,
-    quarantineRetentionMs: config.quarantineRetentionMs,
-    onReport: (report: CleanupReport) => metrics.observeCleanup(report),
-    prune: () => operations.prune(),
+  const server = createHttpServer(config, app);
+  const release = async () => {
+    await operations.close();
+    await locker.close();
+    await service.hashes.close();
+    if (!options.database) await database.close();
   };
+  if (!embedded) await listen(server, config, release);
+
+  const cleanupDeps = cleanupDepsOf(config, { database, service, sessions, assets, layout }, log, metrics, operations);
   const cleanup = scheduleCleanup(config.cleanupCron, cleanupDeps);
   // a server of its own gives memory back when idle; embedded in another app, the host decides
-  const stopReleasing =
-    options.listen === false
-      ? undefined
-      : releaseMemoryWhenIdle(service.writes, log, {
-          trimHeap: await loadHeapTrim(log),
-          onRelease: () => metrics.observeIdleRelease(),
-        });
+  const stopReleasing = embedded
+    ? undefined
+    : releaseMemoryWhenIdle(service.writes, log, {
+        trimHeap: await loadHeapTrim(log),
+        onRelease: () => metrics.observeIdleRelease(),
+      });
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -131,15 +106,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stopReleasing?.();
       operations.endStreams();
       await stopHttp(server, service, config.shutdownGraceMs);
-      await operations.close();
-      await locker.close();
-      await service.hashes.close();
-      if (!options.database) await database.close();
+      await release();
     })();
     return closing;
   };
+  const port = embedded ? 0 : (server.address() as AddressInfo).port;
+  const url = embedded ? '' : `http://${reachableHost(config.host)}:${port}`;
   return {
-    url: options.listen === false ? '' : `http://${host}:${port}`,
+    url,
     port,
     config,
     database,
@@ -152,6 +126,45 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close,
     cleanup: () => runCleanup(cleanupDeps),
   };
+}
+
+function cleanupDepsOf(
+  config: Config,
+  stores: Pick<CleanupDeps, 'database' | 'service' | 'sessions' | 'assets' | 'layout'>,
+  log: Logger,
+  metrics: Metrics,
+  operations: Operations,
+): CleanupDeps {
+  return {
+    ...stores,
+    log: moduleLogger(log, 'cleanup'),
+    orphanGraceMs: config.orphanGraceMs,
+    quarantineRetentionMs: config.quarantineRetentionMs,
+    onReport: (report: CleanupReport) => metrics.observeCleanup(report),
+    prune: () => operations.prune(),
+  };
+}
+
+function warnAboutSettings(config: Config, log: Logger): void {
+  if (config.chunkSizeClampedFrom !== undefined) {
+    log.warn({ asked: config.chunkSizeClampedFrom, using: config.chunkSize }, 'CHUNK_SIZE clamped to [5 MiB, 20 MiB]');
+  }
+  if (!config.metricsToken && !isLoopbackHost(config.host)) {
+    log.warn({ host: config.host }, 'METRICS_TOKEN is not set and HOST is not loopback: GET /metrics answers 403');
+  }
+}
+
+function createHttpServer(config: Config, app: Express): http.Server {
+  // long uploads must not be cut by Node's default 5-minute request timeout
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, app);
+  // a client that stops sending mid-body (or never reads its answer) is cut off; what it sent is kept
+  server.setTimeout(config.idleTimeoutMs);
+  return server;
+}
+
+/** A wildcard listen address is reached on loopback. */
+function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
 function logBinding(log: Logger, binding: Binding | undefined, dataDir: string, database: string): void {

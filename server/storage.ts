@@ -17,7 +17,7 @@ import { FileChunkStorage } from '../store/storage/file-storage.js';
 import { StorageLayout } from '../store/storage/layout.js';
 import { UploadPolicy } from '../store/upload-policy.js';
 import { UploadService } from '../store/upload-service.js';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 
 export interface Storage {
   layout: StorageLayout;

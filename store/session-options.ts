@@ -1,7 +1,8 @@
 // What a client may ask of a new upload through its metadata, checked and normalised once.
 
-import type { UploadMetadata } from '../db/schema.js';
-import { clampChunkSize } from './chunking.js';
+import { randomBytes } from 'node:crypto';
+import type { NewUploadSession, UploadMetadata } from '../db/schema.js';
+import { clampChunkSize, totalChunks } from './chunking.js';
 import { UploadError } from './errors.js';
 import { storedMediaType } from './media-type.js';
 import { safeFilename } from './storage/layout.js';
@@ -67,4 +68,35 @@ export function sessionOptionsFrom(metadata: UploadMetadata, defaultChunkSize: n
     chunkSize = clampChunkSize(Number(rawChunk));
   }
   return { filename, contentType, assetType, chunkSize };
+}
+
+export interface NewUpload {
+  length: number | undefined;
+  metadata: UploadMetadata;
+  concat?: 'partial' | 'final';
+  parts?: string[];
+}
+
+/** The row of a new upload: a fresh random id, and what its metadata asks for, checked. */
+export function newSessionRow(
+  ownerId: string,
+  input: NewUpload,
+  defaultChunkSize: number,
+  expiresAt: Date,
+): NewUploadSession & { id: string; assetType: string } {
+  const opts = sessionOptionsFrom(input.metadata, defaultChunkSize);
+  return {
+    id: randomBytes(16).toString('hex'),
+    ownerId,
+    filename: opts.filename,
+    contentType: opts.contentType,
+    assetType: opts.assetType,
+    metadata: input.metadata,
+    uploadLength: input.length ?? null,
+    chunkSize: opts.chunkSize,
+    totalChunks: input.length === undefined ? null : totalChunks(input.length, opts.chunkSize),
+    concat: input.concat ?? null,
+    parts: input.parts ?? null,
+    expiresAt,
+  };
 }

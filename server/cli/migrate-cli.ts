@@ -4,7 +4,7 @@
 // locked like for any other process, so it refuses while a server has it open.
 import { openDatabase } from '../../db/client.js';
 import { StartRefusedError } from '../../db/start-refused.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { databaseOptionsFor } from '../storage.js';
 
 try {

@@ -1,7 +1,7 @@
 // `npm run db:move-to-postgres`: moves the embedded database of DATA_DIR into the empty PostgreSQL
 // database at DATABASE_URL (see move-to-postgres.ts), then says what to do next.
 import { StartRefusedError } from '../../db/start-refused.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { describeMove, moveToPostgres } from './move-to-postgres.js';
 
 try {

@@ -10,7 +10,7 @@ import { StartRefusedError } from '../../db/start-refused.js';
 import { rowCounts } from '../../db/table-rows.js';
 import { bindDataDir, embeddedDatabaseDir } from '../../store/storage/data-binding.js';
 import { writeIdentityFile } from '../../store/storage/identity-file.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 
 export interface MoveReport {
   identity: string;

@@ -2,9 +2,9 @@
 // development, with the secret generated under DATA_DIR. The lifetime may not exceed
 // JWT_MAX_LIFETIME, which the server enforces. Every refusal is one line and exit code 2.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { parseDuration } from '../config/units.js';
 import { loadOrCreateDevSecret, mintToken } from '../http/tokens.js';
-import { parseDuration } from '../units.js';
 
 const USAGE = 'npm run token -- --sub NAME [--ttl 24h]';
 

@@ -5,7 +5,7 @@ import type { Database } from '../../db/client.js';
 import { UploadEventRepository } from '../../db/upload-event-repository.js';
 import { WebhookOutboxRepository } from '../../db/webhook-outbox-repository.js';
 import type { UploadService } from '../../store/upload-service.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { moduleLogger } from '../ops/log-levels.js';
 import type { Logger } from '../ops/logger.js';
 import { type EventBus, openEventBus } from './event-bus.js';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
-import type { AuthConfig } from '../config.js';
+import type { AuthConfig } from '../config/config.js';
 import type { VerifyKey } from './auth.js';
 
 export const DEV_SECRET_FILE = 'jwt-secret';

@@ -4,9 +4,9 @@ import type { Request, Response } from 'express';
 import type { UploadSession } from '../../db/schema.js';
 import type { UploadService } from '../../store/upload-service.js';
 import type { TokenVerifier } from '../http/auth.js';
+import type { PublicUrls } from '../http/public-url.js';
 import type { WriteSlots } from '../http/write-slots.js';
 import type { Logger } from '../ops/logger.js';
-import type { PublicUrls } from '../public-url.js';
 
 export interface TusDeps {
   service: UploadService;

@@ -1,6 +1,6 @@
 // GET {TUS_PATH}/{id}: the asset a finished upload became (Range, ETag), for its owner.
 import { UploadError } from '../../store/errors.js';
-import { sendAsset } from '../routes/assets.js';
+import { sendAsset } from '../rest/assets.js';
 import { type TusHandler, uploadOf } from './context.js';
 
 export const downloadUpload: TusHandler = async (deps, call) => {

@@ -166,3 +166,9 @@ async function ownParts(sessions: SessionRepository, ownerId: string, ids: strin
     return part;
   });
 }
+
+/** Bytes the parts of an unfinished final upload hold so far: how far the final has come. */
+export async function partsReceived(sessions: SessionRepository, final: UploadSession): Promise<number> {
+  const parts = await sessions.findMany(final.parts ?? []);
+  return parts.filter((p) => p.ownerId === final.ownerId).reduce((sum, p) => sum + p.uploadOffset, 0);
+}

@@ -68,3 +68,15 @@ export class BlockPool {
     return this.free.length * this.blockSize;
   }
 }
+
+const DEFAULT_WRITE_BLOCK = 256 * 1024;
+// Free write blocks kept for reuse: enough for a few dozen uploads at full speed.
+const KEPT_BLOCK_BYTES = 16 * 1024 * 1024;
+// Blocks being written and hashed at once, across all uploads.
+const IN_FLIGHT_BLOCK_BYTES = 8 * 1024 * 1024;
+
+/** The pool every upload's writes share, with blocks of `blockSize` bytes (default 256 KiB). */
+export function writeBlockPool(blockSize = DEFAULT_WRITE_BLOCK): BlockPool {
+  const blocksOf = (bytes: number) => Math.max(1, Math.floor(bytes / blockSize));
+  return new BlockPool(blockSize, blocksOf(KEPT_BLOCK_BYTES), blocksOf(IN_FLIGHT_BLOCK_BYTES));
+}

@@ -1,6 +1,6 @@
 // Log lines captured in memory: a pino destination for tests that check what the server logs,
 // and a test server started with such a logger (or any other StartOptions).
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { parseLogLevels } from '../../server/ops/log-levels.js';
 import { createLogger, type Logger } from '../../server/ops/logger.js';
 import { type StartOptions, startServer } from '../../server/start.js';

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { expect } from 'chai';
-import type { assetView } from '../../server/routes/asset-view.js';
-import type { SessionView } from '../../server/routes/session-view.js';
+import type { assetView } from '../../server/rest/asset-view.js';
+import type { SessionView } from '../../server/rest/session-view.js';
 import { coveredByContract, expectContract } from './openapi.js';
 import { tokenFor } from './tokens.js';
 

@@ -3,7 +3,7 @@
 // get: configurations that would expose the generated secret refuse to start, and the route refuses
 // web pages (Origin, no CORS), proxies (Forwarded, X-Forwarded-*) and foreign Host names.
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { ConfigError, loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { requestRawPath } from '../helpers/raw-http.js';

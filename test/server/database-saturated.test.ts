@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import postgres from 'postgres';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { TEST_JWT_SECRET, uniqueOwner } from '../helpers/tokens.js';

@@ -7,7 +7,7 @@ import { rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { randomFile, readRange, removeDir, tempDir } from '../helpers/files.js';
 import { readBody } from '../helpers/integrity.js';

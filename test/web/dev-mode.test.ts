@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { chromium } from 'playwright-core';
-import { loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { buildPage } from '../../web/build.js';
 import { removeDir, tempDir } from '../helpers/files.js';

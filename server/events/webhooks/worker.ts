@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { WebhookOutboxRow } from '../../../db/schema.js';
 import type { WebhookOutboxRepository } from '../../../db/webhook-outbox-repository.js';
-import type { WebhookConfig } from '../../config.js';
+import type { WebhookConfig } from '../../config/config.js';
 import type { Logger } from '../../ops/logger.js';
 import { webhookBody } from './payloads.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.js';

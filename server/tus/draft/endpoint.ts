@@ -5,8 +5,8 @@
 // Upload-Limit.
 import type { Request, Response } from 'express';
 import { UploadError } from '../../../store/errors.js';
-import { toUploadError } from '../../error-handler.js';
 import { authenticate } from '../../http/auth.js';
+import { toUploadError } from '../../http/error-handler.js';
 import type { TusDeps } from '../context.js';
 import type { TusCapabilities } from '../extensions.js';
 import { downloadUpload } from '../get.js';

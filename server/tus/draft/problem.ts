@@ -1,5 +1,5 @@
 // RFC 9457 problem details for the draft's problem types: an UploadError that the error renderer
-// sends as application/problem+json (server/error-handler.ts) instead of plain text.
+// sends as application/problem+json (server/http/error-handler.ts) instead of plain text.
 import { type ErrorType, UploadError } from '../../../store/errors.js';
 
 const TYPES = 'https://iana.org/assignments/http-problem-types#';
