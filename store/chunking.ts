@@ -11,11 +11,6 @@ export function totalChunks(length: number, chunkSize: number): number {
   return Math.ceil(length / chunkSize);
 }
 
-/** 1-based number of the chunk that holds byte `offset`. */
-export function chunkNumberAt(offset: number, chunkSize: number): number {
-  return Math.floor(offset / chunkSize) + 1;
-}
-
 export function chunkStart(chunkNumber: number, chunkSize: number): number {
   return (chunkNumber - 1) * chunkSize;
 }

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
-import { clampChunkSize, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../../store/chunking.js';
+import { clampChunkSize } from '../../store/chunking.js';
 import type { UrlSettings } from '../http/public-url.js';
 import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from '../ops/log-levels.js';
 import { type AuthConfig, resolveAccess } from './config-access.js';
@@ -287,5 +287,3 @@ function webhookConfig(e: z.infer<typeof EnvSchema>): WebhookConfig | undefined 
     timeoutMs: e.WEBHOOK_TIMEOUT,
   };
 }
-
-export const CHUNK_SIZE_RANGE = { min: MIN_CHUNK_SIZE, max: MAX_CHUNK_SIZE };

@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { UPLOAD_STATUSES } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
+import { UploadError } from '../../store/errors.js';
 import type { UploadEvents } from '../../store/events.js';
 import type { CleanupReport } from './cleanup.js';
 
@@ -119,19 +120,15 @@ export class Metrics {
   handler(token: string | undefined, loopbackOnly: boolean) {
     return async (req: Request, res: Response) => {
       if (!token && !loopbackOnly) {
-        res.status(403).json({
-          error: 'forbidden',
-          message:
-            'the server listens beyond loopback: set METRICS_TOKEN to scrape /metrics (with Authorization: Bearer)',
-        });
-        return;
+        throw new UploadError(
+          'forbidden',
+          'the server listens beyond loopback: set METRICS_TOKEN to scrape /metrics (with Authorization: Bearer)',
+        );
       }
       if (token && !bearerMatches(req.headers.authorization, token)) {
-        res.status(401).setHeader('WWW-Authenticate', 'Bearer').json({
-          error: 'unauthorized',
-          message: 'metrics require Authorization: Bearer <METRICS_TOKEN>',
+        throw new UploadError('unauthorized', 'metrics require Authorization: Bearer <METRICS_TOKEN>', {
+          'WWW-Authenticate': 'Bearer',
         });
-        return;
       }
       res.type(this.registry.contentType).send(await this.registry.metrics());
     };

@@ -68,6 +68,7 @@ export const CONCATENATION_ROWS: Requirement[] = [
         'Upload-Length': '10',
       });
       expect(reply.status).to.equal(400);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
     },
   },
   {
@@ -82,6 +83,7 @@ export const CONCATENATION_ROWS: Requirement[] = [
       const final = reply.headers.location ?? '';
       const patch = await t.patch(final, 50, randomBytes(50));
       expect(patch.status).to.equal(403);
+      expect(patch.headers['x-error-type'], 'the error type').to.equal('forbidden');
       expect(await t.offset(open)).to.equal(0);
       expect((await t.head(final)).headers['upload-asset-id']).to.equal(undefined);
     },

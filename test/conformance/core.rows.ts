@@ -72,6 +72,7 @@ export const CORE_ROWS: Requirement[] = [
       const url = await t.upload(10);
       const reply = await t.patch(url, 0, randomBytes(10), { 'Content-Type': 'application/octet-stream' });
       expect(reply.status).to.equal(415);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('unsupported_media_type');
       expect(await t.offset(url)).to.equal(0);
     },
   },
@@ -85,6 +86,7 @@ export const CORE_ROWS: Requirement[] = [
       expect((await t.patch(url, 0, randomBytes(40))).status).to.equal(204);
       const reply = await t.patch(url, 10, randomBytes(40));
       expect(reply.status).to.equal(409);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('offset_conflict');
       expect(await t.offset(url)).to.equal(40);
     },
   },
@@ -111,6 +113,7 @@ export const CORE_ROWS: Requirement[] = [
     async check(t) {
       const reply = await t.patch(missing(t), 0, randomBytes(10));
       expect(reply.status).to.equal(404);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('not_found');
     },
   },
   {
@@ -160,6 +163,7 @@ export const CORE_ROWS: Requirement[] = [
     async check(t) {
       const reply = await t.send('POST', '/files', { 'Tus-Resumable': '0.2.2', 'Upload-Length': '10' });
       expect(reply.status).to.equal(412);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('precondition_failed');
       expect(reply.headers['tus-version']).to.equal('1.0.0');
       expect(reply.headers.location, 'no upload was created').to.equal(undefined);
       const listed = await t.send('GET', '/storage/chunked-upload');
@@ -225,6 +229,7 @@ export const CORE_ROWS: Requirement[] = [
       for (const bad of ['-1', 'abc', '1.5']) {
         const reply = await t.patch(url, 0, randomBytes(5), { 'Upload-Offset': bad });
         expect(reply.status, bad).to.equal(400);
+        expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
       }
       expect(await t.offset(url)).to.equal(0);
     },
@@ -238,6 +243,7 @@ export const CORE_ROWS: Requirement[] = [
       for (const bad of ['-5', 'ten', '']) {
         const reply = await t.tus('POST', '/files', { 'Upload-Length': bad });
         expect(reply.status, JSON.stringify(bad)).to.equal(400);
+        expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
       }
     },
   },

@@ -56,6 +56,7 @@ export const CREATION_ROWS: Requirement[] = [
     async check(t) {
       const reply = await t.tus('POST', '/files', {});
       expect(reply.status).to.equal(400);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect(reply.headers.location).to.equal(undefined);
     },
   },
@@ -67,6 +68,7 @@ export const CREATION_ROWS: Requirement[] = [
     async check(t) {
       const reply = await t.tus('POST', '/files', { 'Upload-Defer-Length': '2' });
       expect(reply.status).to.equal(400);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
     },
   },
   {
@@ -94,6 +96,7 @@ export const CREATION_ROWS: Requirement[] = [
       expect((await t.head(url)).headers['upload-length']).to.equal('30');
       const changed = await t.patch(url, 10, randomBytes(10), { 'Upload-Length': '40' });
       expect(changed.status).to.equal(400);
+      expect(changed.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect((await t.head(url)).headers['upload-length']).to.equal('30');
     },
   },
@@ -130,6 +133,7 @@ export const CREATION_ROWS: Requirement[] = [
       const max = Number((await t.send('OPTIONS', '/files', {})).headers['tus-max-size']);
       const reply = await t.tus('POST', '/files', { 'Upload-Length': String(max + 1) });
       expect(reply.status).to.equal(413);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('payload_too_large');
     },
   },
   {
@@ -162,6 +166,7 @@ export const CREATION_ROWS: Requirement[] = [
         randomBytes(60),
       );
       expect(reply.status).to.equal(415);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('unsupported_media_type');
       expect(reply.headers.location).to.equal(undefined);
     },
   },
@@ -199,6 +204,9 @@ export const EXPIRY_ROW: Requirement = {
     );
     expect(Date.now()).to.be.at.least(expires - 1000);
     expect(reply.status).to.equal(410);
-    expect((await t.patch(url, 0, randomBytes(10))).status).to.equal(410);
+    expect(reply.headers['x-error-type'], 'the error type').to.equal('gone');
+    const patch = await t.patch(url, 0, randomBytes(10));
+    expect(patch.status).to.equal(410);
+    expect(patch.headers['x-error-type']).to.equal('gone');
   },
 };

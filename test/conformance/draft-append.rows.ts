@@ -15,6 +15,7 @@ export const DRAFT_APPEND_ROWS: Requirement[] = [
       const url = (await createDraft(t, {}, randomBytes(50))).headers.location ?? '';
       const reply = await append(t, url, 80, randomBytes(10), false);
       expect(reply.status).to.equal(409);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('offset_conflict');
       expect(reply.headers['upload-offset']).to.equal('50');
       expect(reply.headers['content-type']).to.match(/^application\/problem\+json/);
       expect(JSON.parse(reply.body)).to.include({
@@ -80,6 +81,7 @@ export const DRAFT_APPEND_ROWS: Requirement[] = [
         randomBytes(10),
       );
       expect(both.status).to.equal(400);
+      expect(both.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect(both.headers.location, 'nothing created').to.equal(undefined);
       const url = (await createDraft(t, { 'Upload-Length': '100' })).headers.location ?? '';
       const later = await append(t, url, 0, randomBytes(10), false, { 'Upload-Length': '200' });
@@ -139,6 +141,7 @@ export const DRAFT_APPEND_ROWS: Requirement[] = [
       const data = randomBytes(500);
       const wrong = await append(t, url, 0, data, false, { 'Content-Digest': digest(randomBytes(5)) });
       expect(wrong.status).to.equal(400);
+      expect(wrong.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect((await draft(t, 'HEAD', url)).headers['upload-offset']).to.equal('0');
       const right = await append(t, url, 0, data, false, { 'Content-Digest': digest(data) });
       expect(right.headers['upload-offset']).to.equal('500');
@@ -153,8 +156,11 @@ export const DRAFT_APPEND_ROWS: Requirement[] = [
       const url = (await createDraft(t, { 'Repr-Digest': digest(randomBytes(3)) })).headers.location ?? '';
       const reply = await append(t, url, 0, randomBytes(100), true);
       expect(reply.status).to.equal(400);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect(reply.headers['upload-asset-id']).to.equal(undefined);
-      expect((await draft(t, 'HEAD', url)).status, 'the upload failed').to.equal(404);
+      const head = await draft(t, 'HEAD', url);
+      expect(head.status, 'the upload failed').to.equal(404);
+      expect(head.headers['x-error-type']).to.equal('not_found');
     },
   },
   {
@@ -166,6 +172,7 @@ export const DRAFT_APPEND_ROWS: Requirement[] = [
       const url = (await createDraft(t)).headers.location ?? '';
       const reply = await append(t, url, 0, randomBytes(10), false, { 'Content-Type': 'application/octet-stream' });
       expect(reply.status).to.equal(415);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('unsupported_media_type');
     },
   },
   {
@@ -176,6 +183,7 @@ export const DRAFT_APPEND_ROWS: Requirement[] = [
       const url = (await createDraft(t)).headers.location ?? '';
       const reply = await draft(t, 'PATCH', url, { 'Content-Type': PARTIAL, 'Upload-Offset': '0' }, randomBytes(10));
       expect(reply.status).to.equal(400);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect((await draft(t, 'HEAD', url)).headers['upload-offset']).to.equal('0');
     },
   },

@@ -136,6 +136,7 @@ export const DRAFT_CREATION_ROWS: Requirement[] = [
       );
       const reply = await draft(t, 'POST', '/files', { 'Upload-Complete': '?0', 'Upload-Length': String(max + 1) });
       expect(reply.status).to.equal(413);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('payload_too_large');
       expect(reply.headers['upload-limit']).to.equal(`max-size=${max}`);
     },
   },
@@ -146,8 +147,10 @@ export const DRAFT_CREATION_ROWS: Requirement[] = [
     async check(t) {
       const url = (await createDraft(t, {}, randomBytes(10))).headers.location ?? '';
       expect((await draft(t, 'DELETE', url)).status).to.equal(204);
-      expect((await draft(t, 'HEAD', url)).status).to.equal(404);
-      expect((await append(t, url, 10, randomBytes(5), false)).status).to.equal(404);
+      for (const reply of [await draft(t, 'HEAD', url), await append(t, url, 10, randomBytes(5), false)]) {
+        expect(reply.status).to.equal(404);
+        expect(reply.headers['x-error-type']).to.equal('not_found');
+      }
     },
   },
 ];

@@ -119,6 +119,7 @@ export const VERSION_ROWS: Requirement[] = [
         randomBytes(10),
       );
       expect(untyped.status).to.equal(415);
+      expect(untyped.headers['x-error-type'], 'the error type').to.equal('unsupported_media_type');
       const conflict = await t.send(
         'PATCH',
         url,
@@ -126,6 +127,7 @@ export const VERSION_ROWS: Requirement[] = [
         randomBytes(10),
       );
       expect(conflict.status).to.equal(409);
+      expect(conflict.headers['x-error-type'], 'the error type').to.equal('offset_conflict');
       expect(JSON.parse(conflict.body)['expected-offset']).to.equal(0);
     },
   },
@@ -152,6 +154,7 @@ export const VERSION_ROWS: Requirement[] = [
         randomBytes(10),
       );
       expect(failed.status).to.equal(409);
+      expect(failed.headers['x-error-type'], 'the error type').to.equal('offset_conflict');
       expect(failed.headers['upload-complete']).to.equal('?0');
     },
   },

@@ -39,12 +39,14 @@ export const INTEGRITY_ROWS: Requirement[] = [
       const url = await t.upload(50);
       const reply = await t.patch(url, 0, randomBytes(50), { 'Upload-Checksum': sha1(randomBytes(50)) });
       expect(reply.status).to.equal(460);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('checksum_mismatch');
       expect(await t.offset(url)).to.equal(0);
       // a well-formed digest of the wrong length for its algorithm cannot match either
       const short = await t.patch(url, 0, randomBytes(50), {
         'Upload-Checksum': `sha1 ${randomBytes(8).toString('base64')}`,
       });
       expect(short.status).to.equal(460);
+      expect(short.headers['x-error-type'], 'the error type').to.equal('checksum_mismatch');
       expect(await t.offset(url)).to.equal(0);
     },
   },
@@ -59,6 +61,7 @@ export const INTEGRITY_ROWS: Requirement[] = [
         'Upload-Checksum': `whirlpool ${randomBytes(64).toString('base64')}`,
       });
       expect(reply.status).to.equal(400);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('validation_error');
       expect(await t.offset(url)).to.equal(0);
     },
   },
@@ -98,6 +101,7 @@ export const INTEGRITY_ROWS: Requirement[] = [
         },
       });
       expect(reply.status).to.equal(460);
+      expect(reply.headers['x-error-type'], 'the error type').to.equal('checksum_mismatch');
       expect(await t.offset(url)).to.equal(0);
     },
   },

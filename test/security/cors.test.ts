@@ -55,6 +55,7 @@ describe('security: CORS preflights for the REST API', () => {
     });
     const anonymous = await fetch(`${server.url}/storage/chunked-upload`, { headers: { Origin: ORIGIN } });
     expect(anonymous.status).to.equal(401);
+    expect(anonymous.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
     expect(anonymous.headers.get('access-control-allow-origin')).to.be.oneOf(['*', ORIGIN]);
     expect((await api.list()).total).to.equal(0);
   });

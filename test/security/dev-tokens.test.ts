@@ -116,6 +116,7 @@ describe('security: development tokens', () => {
     it('has no /dev/token route, and the page is told so', async () => {
       const reply = await fetch(`${dev.server.url}/dev/token?sub=alice`);
       expect(reply.status).to.equal(404);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('not_found');
       expect(await reply.text()).not.to.include('token":');
       expect(await (await fetch(`${dev.server.url}/app/config.json`)).json()).to.include({ dev_tokens: false });
     });

@@ -63,6 +63,7 @@ describe('security: limits', () => {
       for (const headers of over) {
         const reply = await tusSend('POST', server.tusUrl, owner, headers);
         expect(reply.status, reply.text).to.equal(413);
+        expect(reply.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
       }
       // a deferred length too, as the bytes come
       const deferred = await createUpload(server.tusUrl, {
@@ -76,6 +77,7 @@ describe('security: limits', () => {
         headers: { 'Upload-Length': String(101 * 1024 ** 2) },
       });
       expect(declare.status, declare.body).to.equal(413);
+      expect(declare.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
       expect((await snapshotUpload(server, deferred.id)).uploadLength).to.equal(null);
       expect((await sessionsOf(server, owner)).length).to.equal(1);
     });
@@ -92,6 +94,7 @@ describe('security: limits', () => {
           headers: { 'Upload-Concat': `final;${list.join(' ')}` },
         });
         expect(reply.status, reply.body).to.equal(400);
+        expect(reply.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
         expect(reply.body).to.match(/more than once/);
       }
       expect(await snapshotUpload(server, part.id)).to.deep.equal(before);
@@ -132,6 +135,7 @@ describe('security: limits', () => {
       }
       const reply = await tusSend('POST', server.tusUrl, owner, { 'Upload-Length': '1', 'Upload-Concat': 'partial' });
       expect(reply.status, reply.text).to.equal(429);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('rate_limited');
       expect(reply.text).to.match(/per hour/);
       expect((await sessionsOf(server, owner)).length).to.equal(12);
     });
@@ -156,6 +160,7 @@ describe('security: limits', () => {
       await waitFor(async () => server.service.writes.writesInProgress >= 2, { what: 'both bodies to be written' });
       const third = await patchUpload(c.url, 0, randomBytes(1000), { owner });
       expect(third.status, third.body).to.equal(429);
+      expect(third.headers.get('x-error-type'), 'the error type').to.equal('rate_limited');
       expect(third.headers.get('retry-after')).to.equal('1');
       expect((await snapshotUpload(server, c.id)).offset).to.equal(0);
       // another user is not held back by this one

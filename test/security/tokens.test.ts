@@ -71,6 +71,7 @@ describe('security: token lifetime', () => {
         headers: { ...api.headers(), 'Tus-Resumable': '1.0.0', 'Upload-Length': '10' },
       });
       expect(tus.status).to.equal(401);
+      expect(tus.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
       expect(tus.headers.get('www-authenticate')).to.equal('Bearer');
       expect(await server.sessions.countByOwner(owner)).to.equal(0);
     });

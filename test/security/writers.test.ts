@@ -144,6 +144,7 @@ describe('security: two writers on one upload', () => {
     const url = new URL(new URL(upload_url).pathname, server.tusUrl).toString();
     const reply = await patchUpload(url, 0, mine, { owner });
     expect(reply.status, reply.body).to.equal(400);
+    expect(reply.headers.get('x-error-type'), 'the error type').to.equal('invalid_chunk');
     expect(reply.body).to.match(/chunk 2 differ/);
     const session = await server.sessions.find(id);
     const stored = await readFile(dataFileOf(server.dataDir, id));

@@ -14,6 +14,7 @@ import { snapshotUpload, type UploadSnapshot } from '../helpers/uploads.js';
 
 function expectUnauthorized(reply: Reply): void {
   expect(reply.status, reply.body).to.equal(401);
+  expect(reply.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
   expect(reply.headers.get('www-authenticate')).to.match(/^Bearer\b/);
 }
 
@@ -87,6 +88,7 @@ describe('auth on the tus endpoint', () => {
         const connection = await new Promise<string | undefined>((resolve, reject) => {
           const req = http.request(upload.url, { method, headers: { 'Tus-Resumable': '1.0.0' } }, (res) => {
             expect(res.statusCode, method).to.equal(401);
+            expect(res.headers['x-error-type'], 'the error type').to.equal('unauthorized');
             res.resume();
             resolve(res.headers.connection);
           });
@@ -103,6 +105,7 @@ describe('auth on the tus endpoint', () => {
       const upload = await ownedUpload();
       const reply = await tusRequest('HEAD', upload.url, { owner: uniqueOwner('intruder') });
       expect(reply.status).to.equal(403);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
       expect(reply.headers.get('upload-offset')).to.equal(null);
       expect(await snapshotUpload(server, upload.id)).to.deep.equal(upload.before);
     });
@@ -111,6 +114,7 @@ describe('auth on the tus endpoint', () => {
       const upload = await ownedUpload();
       const reply = await patchUpload(upload.url, 100, randomBytes(900), { owner: uniqueOwner('intruder') });
       expect(reply.status, reply.body).to.equal(403);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
       expect(reply.body).to.match(/another user/);
       expect(await snapshotUpload(server, upload.id)).to.deep.equal(upload.before);
     });
@@ -119,6 +123,7 @@ describe('auth on the tus endpoint', () => {
       const upload = await ownedUpload();
       const reply = await tusRequest('DELETE', upload.url, { owner: uniqueOwner('intruder') });
       expect(reply.status, reply.body).to.equal(403);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
       expect(await snapshotUpload(server, upload.id)).to.deep.equal(upload.before);
       // the owner can still go on
       expect((await tusRequest('HEAD', upload.url, { owner: upload.owner })).headers.get('upload-offset')).to.equal(

@@ -52,8 +52,21 @@ async function expectUnchanged(server: TestServer, upload: PartialUpload): Promi
   expect(await snapshotUpload(server, upload.id)).to.deep.equal(upload.before);
 }
 
+/** The error type each status stands for in these tests (store/errors.ts has the table). */
+const TYPE_OF: Record<number, string> = {
+  400: 'validation_error',
+  404: 'not_found',
+  409: 'offset_conflict',
+  410: 'gone',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** The status, and for an error its type in X-Error-Type; `bodyMatch` says the message names the culprit. */
 function expectStatus(reply: Reply, status: number, bodyMatch?: RegExp): void {
   expect(reply.status, reply.body).to.equal(status);
+  if (status >= 400) expect(reply.headers.get('x-error-type'), reply.body).to.equal(TYPE_OF[status]);
   if (bodyMatch) expect(reply.body).to.match(bodyMatch);
 }
 

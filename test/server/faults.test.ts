@@ -83,11 +83,11 @@ describe('faults', () => {
       const unhandled: unknown[] = [];
       const onUnhandled = (reason: unknown) => unhandled.push(reason);
       process.on('unhandledRejection', onUnhandled);
-      let outcome: { status: number | undefined; body: string };
+      let outcome: { status: number | undefined; body: string; type?: string | string[] | undefined };
       try {
         const patch = new OpenPatch(url, 0, size, owner);
         const answer = patch.response.then(
-          async (res) => ({ status: res.statusCode, body: await readBody(res) }),
+          async (res) => ({ status: res.statusCode, body: await readBody(res), type: res.headers['x-error-type'] }),
           (error: Error) => ({ status: undefined, body: error.message }),
         );
         for (let at = 0; at < size - MiB; at += MiB) await patch.send(await readRange(file, at, at + MiB));
@@ -111,6 +111,7 @@ describe('faults', () => {
       }
       expect(unhandled, 'unhandled rejections').to.deep.equal([]);
       expect(outcome.status, outcome.body).to.equal(507);
+      expect(outcome.type, 'the error type').to.equal('insufficient_storage');
       expect(outcome.body).to.match(/disk space/);
       const offset = await headOffset(url, owner);
       expect(offset, 'the first chunk fitted and is durable').to.equal(C);
@@ -122,6 +123,7 @@ describe('faults', () => {
       // still full: another attempt gets 507 again and changes nothing
       const again = await patchUpload(url, C, await readRange(file, C, size), { owner });
       expect(again.status, again.body).to.equal(507);
+      expect(again.headers.get('x-error-type'), 'the error type').to.equal('insufficient_storage');
       expect(await headOffset(url, owner)).to.equal(C);
       // a load balancer sees this instance is not ready for more
       const ready = await fetch(`${server.url}/readyz`);
@@ -190,8 +192,10 @@ describe('faults', () => {
       expect(await ready.json()).to.include({ error: 'unavailable' });
       const head = await tusRequest('HEAD', url, { owner });
       expect(head.status).to.equal(503);
+      expect(head.headers.get('x-error-type'), 'the error type').to.equal('unavailable');
       const patch = await patchUpload(url, C + MiB, await readRange(file, C + MiB, size), { owner });
       expect(patch.status, patch.body).to.equal(503);
+      expect(patch.headers.get('x-error-type'), 'the error type').to.equal('unavailable');
       expect(patch.body).to.match(/database/);
       const rest = await fetch(`${server.url}/storage/chunked-upload/${id}`, {
         headers: { Authorization: `Bearer ${tokenFor(owner)}` },

@@ -17,6 +17,7 @@ import { requestRawPath, socketExchange } from '../helpers/raw-http.js';
 import {
   type AssetView,
   bearer,
+  expectError,
   type InitiateReply,
   type Reply,
   StorageApi,
@@ -376,6 +377,7 @@ describe('hostile input', () => {
           .and.below(16 * 1024);
         const reply = await tusSend('POST', server.tusUrl, owner, { 'Upload-Length': '10', 'Upload-Metadata': header });
         expect(reply.status, reply.text).to.equal(400);
+        expect(reply.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
         expect(reply.text).to.match(/metadata/i);
       }
       expect(await server.sessions.listByOwner(owner, { limit: 10, offset: 0 })).to.deep.equal([]);
@@ -417,8 +419,10 @@ describe('hostile input', () => {
       const huge = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'.repeat(4000)]));
       const tooBig = await api.initiateRaw({ filename: 'a.bin', file_size: 10, asset_type: 'other', metadata: huge });
       expect(tooBig.status, tooBig.text).to.equal(413);
+      expect(tooBig.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
       const longName = await api.uploadRaw(Buffer.from('x'), { filename: 'n'.repeat(10_000) });
       expect(longName.status, longName.text).to.equal(400);
+      expect(longName.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
       expect(await server.sessions.listByOwner(owner, { limit: 10, offset: 0 })).to.deep.equal([]);
     });
   });
@@ -453,11 +457,13 @@ describe('hostile input', () => {
         const token = tokenFor(sub);
         const list = await requestRawPath(server.url, 'GET', '/storage/chunked-upload', bearer(sub, token));
         expect(list.status, list.body).to.equal(401);
+        expect(list.headers['x-error-type'], 'the error type').to.equal('unauthorized');
         const created = await tusSend('POST', server.tusUrl, null, {
           ...bearer(sub, token),
           'Upload-Length': '3',
         });
         expect(created.status, created.text).to.equal(401);
+        expect(created.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
       }
       expect(await readdir(path.join(dataDir, 'uploads'))).to.deep.equal(uploadsBefore);
     });
@@ -634,7 +640,7 @@ describe('hostile input', () => {
       for (const sub of SQL) {
         const list = await api.as(sub).list();
         expect(list.sessions.every((s) => s.session_id !== session.session_id)).to.equal(true);
-        expect((await api.as(sub).statusRaw(session.session_id)).status).to.equal(403);
+        expectError(await api.as(sub).statusRaw(session.session_id), 403, 'forbidden');
       }
     });
   });

@@ -77,6 +77,7 @@ describe('upload page routes and dev tokens', () => {
       headers: { Authorization: `Bearer ${token}` },
     });
     expect(refused.status, 'another server, another secret').to.equal(401);
+    expect(refused.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
   });
 
   it('in Chromium: the page fills its token field from /dev/token, a page of another origin gets nothing', async () => {

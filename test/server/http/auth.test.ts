@@ -82,6 +82,7 @@ describe('authentication', () => {
       for (const [method, target, headers] of cases) {
         const reply = await tusSend(method, target, null, headers, method === 'PATCH' ? Buffer.alloc(10) : undefined);
         expect(reply.status, `${method} ${target}`).to.equal(401);
+        expect(reply.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
         expect(reply.headers.get('www-authenticate'), `${method} ${target}`).to.equal('Bearer');
       }
       expect((await api.status(created.session_id)).offset).to.equal(0);
@@ -250,7 +251,9 @@ describe('authentication', () => {
         send('POST', server.tusUrl, {
           headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1', Authorization: `Bearer ${token}` },
         });
-      expect((await create(tokenFor(owner))).status).to.equal(401);
+      const refused = await create(tokenFor(owner));
+      expect(refused.status).to.equal(401);
+      expect(refused.headers.get('x-error-type')).to.equal('unauthorized');
       expect((await create(tokenFor(owner, { issuer, audience }))).status).to.equal(201);
     });
   });

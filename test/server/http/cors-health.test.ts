@@ -77,6 +77,7 @@ describe('CORS and health', () => {
         headers: { Origin: ORIGIN, 'Upload-Length': '10' },
       });
       expect(reply.status).to.equal(401);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
       expectAllowedOrigin(reply.headers);
       expect(headerList(reply.headers, 'access-control-expose-headers')).to.include('www-authenticate');
     });

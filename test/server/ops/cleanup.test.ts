@@ -168,8 +168,10 @@ describe('cleanup', () => {
       for (const url of [empty.url, withData.url]) {
         const head = await tusRequest('HEAD', url, { owner });
         expect(head.status).to.equal(410);
+        expect(head.headers.get('x-error-type'), 'the error type').to.equal('gone');
         const patch = await patchUpload(url, 0, randomBytes(10), { owner });
         expect(patch.status, 'an expired upload takes no bytes').to.equal(410);
+        expect(patch.headers.get('x-error-type'), 'the error type').to.equal('gone');
       }
       expect((await api.status(rest.session_id)).status).to.equal('expired');
 

@@ -73,6 +73,7 @@ describe('logging', () => {
         headers: { Authorization: `Bearer ${forged}` },
       });
       expect(refused.status).to.equal(401);
+      expect(refused.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
       await fetch(`${server.url}/storage/chunked-upload/${upload.id}?access_token=${token}`, {
         headers: { Authorization: `Bearer ${token}`, Cookie: `session=${token}` },
       });

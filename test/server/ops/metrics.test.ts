@@ -73,6 +73,7 @@ describe('metrics', () => {
     const before = await scrape(server);
     const wrong = await patchUpload(url, 5, Buffer.alloc(5), { owner });
     expect(wrong.status).to.equal(409);
+    expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('offset_conflict');
     const after = await scrape(server);
     expect(delta(before, after, 'upload_chunk_errors_total{reason="offset_conflict"}')).to.equal(1);
     expect(delta(before, after, 'http_requests_total{method="PATCH",status="409",api="tus"}')).to.equal(1);
@@ -122,6 +123,7 @@ describe('metrics', () => {
         headers: { Authorization: 'Bearer not-the-token-at-all' },
       });
       expect(wrong.status).to.equal(401);
+      expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
       const samples = await scrape(guarded, token);
       expect(samples.has('upload_bytes_received_total')).to.equal(true);
     });

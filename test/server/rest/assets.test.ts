@@ -267,14 +267,17 @@ describe('REST assets', () => {
     it('answers 404 for an unfinished, an unknown, and a deleted upload', async () => {
       const owner = api.owner ?? '';
       const created = await api.initiate({ file_size: 10 });
-      expect((await fetchBytes(created.upload_url, bearer(owner))).status).to.equal(404);
-      expect((await fetchBytes(`${server.tusUrl}/0123456789abcdef0123456789abcdef`, bearer(owner))).status).to.equal(
-        404,
-      );
+      for (const url of [created.upload_url, `${server.tusUrl}/0123456789abcdef0123456789abcdef`]) {
+        const reply = await fetchBytes(url, bearer(owner));
+        expect(reply.status).to.equal(404);
+        expect(reply.headers.get('x-error-type')).to.equal('not_found');
+      }
       const url = await tusUpload(randomBytes(10), { filename: 'x.bin' });
       const view = await api.status(url.split('/').pop() ?? '');
       expect((await api.deleteAssetRaw(view.asset_id ?? '')).status).to.equal(204);
-      expect((await fetchBytes(url, bearer(owner))).status).to.equal(404);
+      const gone = await fetchBytes(url, bearer(owner));
+      expect(gone.status).to.equal(404);
+      expect(gone.headers.get('x-error-type')).to.equal('not_found');
     });
   });
 });

@@ -125,6 +125,7 @@ describe('one session through REST and tus', () => {
     expect(result.outcome).to.equal('error');
     const error = result.error as tus.DetailedError;
     expect(error.originalResponse?.getStatus()).to.equal(400);
+    expect(error.originalResponse?.getHeader('X-Error-Type'), 'the error type').to.equal('invalid_state');
     expect(error.originalResponse?.getBody()).to.match(/paused/);
     expect(run.requests, 'one HEAD, one PATCH, no retries').to.deep.equal(['HEAD', 'PATCH']);
 
@@ -137,6 +138,7 @@ describe('one session through REST and tus', () => {
     // a raw PATCH says the same
     const patch = await tusPatch(created.upload_url, api.owner ?? '', C, chunkOf(data, 2, C));
     expect(patch.status).to.equal(400);
+    expect(patch.headers.get('x-error-type'), 'the error type').to.equal('invalid_state');
     expect(patch.text).to.match(/paused/);
 
     // once resumed, tus-js-client finishes it and the finish hook makes the asset

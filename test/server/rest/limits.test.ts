@@ -64,6 +64,7 @@ describe('upload limits', () => {
 
       const tus = await tusCreate(server, owner, { 'Upload-Length': '1' });
       expect(tus.status, tus.text).to.equal(429);
+      expect(tus.headers.get('x-error-type'), 'the error type').to.equal('rate_limited');
       expect(tus.headers.get('location')).to.equal(null);
       expectRetryAfter(tus, 3600);
 
@@ -149,6 +150,7 @@ describe('upload limits', () => {
     it('refuses a tus creation whose Upload-Length is over the limit with 413', async () => {
       const over = await tusCreate(server, owner, { 'Upload-Length': String(MiB + 1), ...image });
       expect(over.status, over.text).to.equal(413);
+      expect(over.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
       expect(over.text).to.include('image');
       expect(over.headers.get('location')).to.equal(null);
       expect((await api.list()).total).to.equal(0);
@@ -162,6 +164,7 @@ describe('upload limits', () => {
 
       const past = await tusPatch(url, owner, 600 * KiB, data.subarray(600 * KiB, 1200 * KiB));
       expect(past.status, past.text).to.equal(413);
+      expect(past.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
       const declared = await tusSend(
         'PATCH',
         url,
@@ -174,6 +177,7 @@ describe('upload limits', () => {
         Buffer.alloc(0),
       );
       expect(declared.status, declared.text).to.equal(413);
+      expect(declared.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
 
       const head = await tusSend('HEAD', url, owner);
       expect(head.headers.get('upload-offset'), 'offset unchanged').to.equal(String(600 * KiB));
@@ -220,6 +224,7 @@ describe('upload limits', () => {
         body,
       });
       expect(reply.status, reply.text).to.equal(413);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
       const offset = Number((await tusSend('HEAD', url, owner)).headers.get('upload-offset'));
       expect(offset).to.be.at.most(MiB);
     });
@@ -230,6 +235,7 @@ describe('upload limits', () => {
         'Upload-Metadata': tusMetadata({ filename: 'x', asset_type: 'spreadsheet' }),
       });
       expect(reply.status, reply.text).to.equal(400);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
       expect(reply.text).to.include('spreadsheet');
     });
   });

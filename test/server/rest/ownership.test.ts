@@ -47,6 +47,7 @@ describe('another user is refused with 403 on every route', () => {
   /** tus answers in plain text: the status and the reason. */
   function tusForbidden(reply: Reply): void {
     expect(reply.status, reply.text).to.equal(403);
+    expect(reply.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
     expect(reply.text).to.match(/another user/);
   }
 
@@ -75,7 +76,9 @@ describe('another user is refused with 403 on every route', () => {
   it('tus HEAD, PATCH and DELETE of the upload', async () => {
     const owner = mallory.owner ?? '';
     // HEAD has no body: the status says it
-    expect((await tusSend('HEAD', session.upload_url, owner)).status).to.equal(403);
+    const refused = await tusSend('HEAD', session.upload_url, owner);
+    expect(refused.status).to.equal(403);
+    expect(refused.headers.get('x-error-type')).to.equal('forbidden');
     tusForbidden(await tusPatch(session.upload_url, owner, 0, data));
     tusForbidden(await tusSend('DELETE', session.upload_url, owner));
     const head = await tusSend('HEAD', session.upload_url, alice.owner);
@@ -87,11 +90,13 @@ describe('another user is refused with 403 on every route', () => {
   it('tus HEAD of an unknown upload is 404, not 403', async () => {
     const reply = await tusSend('HEAD', `${server.tusUrl}/0123456789abcdef0123456789abcdef`, mallory.owner);
     expect(reply.status).to.equal(404);
+    expect(reply.headers.get('x-error-type'), 'the error type').to.equal('not_found');
   });
 
   it('GET {TUS_PATH}/{id} of a finished upload', async () => {
     const reply = await fetchBytes(finished.upload_url, bearer(mallory.owner ?? ''));
     expect(reply.status).to.equal(403);
+    expect(reply.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
     expect(reply.bytes.toString()).to.match(/another user/);
     expect(reply.bytes.includes(data)).to.equal(false);
   });

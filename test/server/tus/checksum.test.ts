@@ -54,6 +54,7 @@ describe('checksums', () => {
         headers: { 'Upload-Checksum': wrongChecksum('sha256', piece) },
       });
       expect(wrong.status, wrong.body).to.equal(460);
+      expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
       expect(wrong.body).to.match(/checksum/i);
       expect(await headOffset(url, owner)).to.equal(1000);
       const after = await snapshotUpload(server, id);
@@ -92,6 +93,7 @@ describe('checksums', () => {
             headers: { 'Upload-Checksum': wrongChecksum(algorithm, piece) },
           });
           expect(wrong.status, wrong.body).to.equal(460);
+          expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
           expect(await headOffset(url, owner)).to.equal(from);
           const right = await patchUpload(url, from, piece, {
             owner,
@@ -118,6 +120,7 @@ describe('checksums', () => {
       ]) {
         const reply = await patchUpload(url, 0, data, { owner, headers: { 'Upload-Checksum': header } });
         expect(reply.status, `${header}: ${reply.body}`).to.equal(400);
+        expect(reply.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
         expect(reply.body).to.match(/checksum/i);
       }
       // well-formed base64 of the wrong length for the algorithm can never match: a mismatch
@@ -126,10 +129,12 @@ describe('checksums', () => {
         headers: { 'Upload-Checksum': `sha256 ${randomBytes(20).toString('base64')}` },
       });
       expect(short.status, short.body).to.equal(460);
+      expect(short.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
       const unsupported = await patchUpload(url, 0, data, {
         owner,
         headers: { 'Upload-Checksum': `sha384 ${randomBytes(48).toString('base64')}` },
       });
+      expect(unsupported.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
       expect(unsupported.body).to.match(/not supported/);
       expect(await headOffset(url, owner)).to.equal(0);
       const after = await snapshotUpload(server, id);
@@ -148,6 +153,7 @@ describe('checksums', () => {
         headers: { 'Upload-Checksum': wrongChecksum('md5', piece) },
       });
       expect(wrong.status, wrong.body).to.equal(460);
+      expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
       const after = await snapshotUpload(server, id);
       expect(after.offset).to.equal(0);
       expect(after.chunks).to.deep.equal({});
@@ -189,6 +195,7 @@ describe('checksums', () => {
 
       const wrong = await post(wrongChecksum('sha1', body));
       expect(wrong.status, wrong.body).to.equal(460);
+      expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
       // the client got no Location to resume: the upload it would have created is not left behind
       const kept = await server.sessions.listByOwner(owner, { limit: 10, offset: 0 });
       expect(kept.map((s) => s.status)).to.deep.equal(['cancelled']);
@@ -250,11 +257,13 @@ describe('checksums', () => {
       const two = await chunk(2);
       const badTwo = await post(2, two, `&sha256=${sha256(one)}`);
       expect(badTwo.status, badTwo.text).to.equal(460);
+      expect(badTwo.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
       expect(await recorded()).to.deep.equal(['1', '3']);
       expect((await server.sessions.find(id))?.uploadOffset).to.equal(C);
 
       const unsupported = await post(2, two, '', { 'Upload-Checksum': `sha384 ${randomBytes(48).toString('base64')}` });
       expect(unsupported.status, unsupported.text).to.equal(400);
+      expect(unsupported.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
 
       const goodTwo = await post(2, two, `&sha256=${sha256(two)}`);
       expect(goodTwo.status, goodTwo.text).to.equal(200);
@@ -279,6 +288,7 @@ describe('checksums', () => {
       expect(part.status, part.body).to.equal(204);
       const finishing = await patchUpload(url, C + 1, data.subarray(C + 1), { owner });
       expect(finishing.status, finishing.body).to.equal(460);
+      expect(finishing.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
       expect(finishing.body).to.include(declared);
       expect(finishing.headers.get('upload-asset-id')).to.equal(null);
 
@@ -294,6 +304,7 @@ describe('checksums', () => {
       expect(assetFiles.filter((f) => f.split(path.sep)[0] === owner)).to.deep.equal([]);
       const head = await tusRequest('HEAD', url, { owner });
       expect(head.status, 'a failed upload is gone').to.equal(410);
+      expect(head.headers.get('x-error-type'), 'the error type').to.equal('gone');
     });
 
     it('makes the asset when the declared sha256 is right (any case)', async () => {

@@ -104,6 +104,7 @@ describe('concatenation', () => {
         headers: { 'Upload-Concat': finalOf([mine, theirs]) },
       });
       expect(reply.status, reply.body).to.equal(403);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
       expect(reply.body).to.match(/another user/);
       expect(await server.assets.listByOwner(owner, 10, 0)).to.deep.equal([]);
       const finals = (await server.sessions.listByOwner(owner, { limit: 10, offset: 0 })).filter(
@@ -155,6 +156,7 @@ describe('concatenation', () => {
         headers: { 'Upload-Concat': finalOf([a, b]), 'Upload-Length': '3000' },
       });
       expect(reply.status, reply.body).to.equal(400);
+      expect(reply.headers.get('x-error-type'), 'the error type').to.equal('validation_error');
       expect(reply.body).to.match(/Upload-Length/);
       expect(await server.assets.listByOwner(owner, 10, 0)).to.deep.equal([]);
 
@@ -198,6 +200,7 @@ describe('concatenation', () => {
         headers: { 'Upload-Length': '10', 'Upload-Concat': 'partial' },
       });
       expect(part.status, 'a fourth creation, even a part, is over the limit').to.equal(429);
+      expect(part.headers.get('x-error-type'), 'the error type').to.equal('rate_limited');
       expect(part.headers.get('retry-after')).to.match(/^\d+$/);
       const sessions = await server.sessions.listByOwner(owner, { limit: 10, offset: 0 });
       expect(sessions.length, 'the refused part was not created').to.equal(3);

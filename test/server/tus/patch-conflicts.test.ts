@@ -165,6 +165,7 @@ describe('PATCH bodies that lie, and PATCHes that race', () => {
       headers: { 'Upload-Length': '120' },
     });
     expect(tooLong.status, tooLong.body).to.equal(413);
+    expect(tooLong.headers.get('x-error-type'), 'the error type').to.equal('payload_too_large');
     expect(await recorded()).to.deep.equal(before);
 
     // declares the right length with a wrong checksum: refused, nothing kept, length not kept
@@ -173,6 +174,7 @@ describe('PATCH bodies that lie, and PATCHes that race', () => {
       headers: { 'Upload-Length': '150', 'Upload-Checksum': `sha256 ${Buffer.alloc(32).toString('base64')}` },
     });
     expect(wrong.status, wrong.body).to.equal(460);
+    expect(wrong.headers.get('x-error-type'), 'the error type').to.equal('checksum_mismatch');
     expect(await recorded()).to.deep.equal(before);
 
     // the same PATCH with the right checksum completes the upload
@@ -204,6 +206,7 @@ describe('PATCH bodies that lie, and PATCHes that race', () => {
     ];
     for (const [what, headers, payload] of cases) {
       const exchange = await socketExchange(url, [patchHead(url, owner, 1000, headers), payload]);
+      // Node's HTTP parser refuses these before any of our code runs: its 400 carries no error type
       expect(exchange.statuses[0], `${what}: ${exchange.response.slice(0, 200)}`).to.equal(400);
       expect(await snapshotUpload(server, id), what).to.deep.equal(before);
     }

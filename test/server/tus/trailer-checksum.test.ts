@@ -64,6 +64,7 @@ describe('checksum-trailer', () => {
       chunked: { pieces: [Buffer.from('0123456789')], trailers: { 'Upload-Checksum': 'sha1' } },
     });
     expect(malformed.status).to.equal(400);
+    expect(malformed.headers['x-error-type'], 'the error type').to.equal('validation_error');
     expect(await headOffset(url, owner)).to.equal(0);
   });
 

@@ -142,6 +142,7 @@ describe('resumable uploads draft with real clients', () => {
       headers: { Authorization: `Bearer ${tokenFor(uniqueOwner('stranger'))}`, 'Upload-Draft-Interop-Version': '8' },
     });
     expect(stranger.status).to.equal(403);
+    expect(stranger.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
   });
 
   it('continues with the draft an upload tus started, and tus sees it finished', async () => {
