@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { chromium } from 'playwright-core';
 import { loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { buildPage } from '../../web/build.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { ROOT, sharedDatabase, startTestServer, type TestServer } from '../helpers/server.js';
+import { launchBrowser } from './browser.js';
 
 const run = promisify(execFile);
 
@@ -84,13 +84,10 @@ describe('upload page routes and dev tokens', () => {
     // another origin: the same machine, another port
     const evil = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<p>hi</p>'));
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    // a profile and a home directory of its own: nothing lands in the user's
+    const browser = await launchBrowser();
     try {
-      const page = await browser.newPage();
+      const page = await browser.context.newPage();
       await page.goto(`${dev.url}/`);
       // a same-origin GET carries no Origin header, so the page gets its token
       await page.waitForFunction(() => (document.getElementById('token') as HTMLInputElement | null)?.value);
@@ -98,7 +95,7 @@ describe('upload page routes and dev tokens', () => {
       const list = await fetch(`${dev.url}/storage/chunked-upload`, { headers: { Authorization: `Bearer ${token}` } });
       expect(list.status).to.equal(200);
 
-      const stranger = await browser.newPage();
+      const stranger = await browser.context.newPage();
       await stranger.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
       const outcome = await stranger.evaluate(async (url) => {
         const read = await fetch(url).then(
