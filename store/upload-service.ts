@@ -30,6 +30,7 @@ import { BlockPool } from './write/block-pool.js';
 import type { BodyCheck, ExpectedChecksum } from './write/checksum.js';
 import { storeNumberedChunk } from './write/chunk-put.js';
 import { HashStates } from './write/hash-state.js';
+import { GroupCommitter } from './write/group-committer.js';
 import { UploadWriter, type WriteTarget } from './write/upload-writer.js';
 
 export interface UploadServiceOptions {
@@ -104,6 +105,7 @@ export class UploadService {
       sessions: options.sessions,
       events: this.events,
       blocks,
+      committer: new GroupCommitter((entries) => options.sessions.recordProgressBatch(entries)),
       nextExpiry: () => this.nextExpiry(),
     });
   }
@@ -361,8 +363,9 @@ export class UploadService {
       ends: input.ends === true,
     };
     let end: number;
+    let row: UploadSession | undefined;
     try {
-      end = await this.writer.write(target, input.body, input.checksum);
+      ({ end, row } = await this.writer.write(target, input.body, input.checksum));
     } catch (error) {
       // a creation whose bytes were refused gave the client no URL to resume: leave nothing behind
       if (input.creating) await this.cancelQuietly(ownerId, id);
@@ -371,8 +374,11 @@ export class UploadService {
     const length = declared ?? (input.ends && session.uploadLength === null ? end : undefined);
     if (length !== undefined) {
       await this.sessions.declareLength(ownerId, id, length, totalChunks(length, session.chunkSize));
+      session = await this.get(ownerId, id);
+    } else {
+      // the last commit returned the row as stored; with nothing committed it did not change
+      session = row ?? session;
     }
-    session = await this.get(ownerId, id);
     const done = session.uploadLength !== null && session.uploadOffset === session.uploadLength;
     const asset = done && session.concat !== 'partial' ? await this.finalize(ownerId, id, session) : undefined;
     return { session: asset ? await this.get(ownerId, id) : session, asset };
