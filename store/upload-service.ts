@@ -29,8 +29,8 @@ import type { UploadPolicy } from './upload-policy.js';
 import { BlockPool } from './write/block-pool.js';
 import type { BodyCheck, ExpectedChecksum } from './write/checksum.js';
 import { storeNumberedChunk } from './write/chunk-put.js';
-import { HashStates } from './write/hash-state.js';
 import { GroupCommitter } from './write/group-committer.js';
+import { HashStates } from './write/hash-state.js';
 import { UploadWriter, type WriteTarget } from './write/upload-writer.js';
 
 export interface UploadServiceOptions {
