@@ -22,6 +22,7 @@ import type {
   UploadJob,
   UploadResult,
 } from './lib/jobs.js';
+import { runLoad } from './lib/load-client.js';
 import { median } from './lib/stats.js';
 
 const ASSET_HEADER = 'upload-asset-id';
@@ -296,6 +297,7 @@ async function main(): Promise<void> {
   if (job.kind === 'upload') result = await runUploads(job);
   else if (job.kind === 'probe') result = await runProbe(job);
   else if (job.kind === 'finalise') result = await runFinalise(job);
+  else if (job.kind === 'load') result = await runLoad(job, (who) => tokenFor(job, who));
   else throw new Error(`unknown job ${JSON.stringify(job)}`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { cpuMeter } from './lib/cpu.js';
 import type { FinaliseResult, ProbeResult, UploadJob, UploadResult } from './lib/jobs.js';
 import {
   ROOT,
@@ -25,6 +26,7 @@ import {
   stopProcess,
 } from './lib/processes.js';
 import { formatBytes, GiB, MiB, median, quantile, type Spread, spread } from './lib/stats.js';
+import { runW6, type W6Plan, w6Label } from './lib/w6.js';
 
 const fillRandom = (buffer: Buffer, length: number) =>
   new Promise<void>((resolve, reject) => randomFill(buffer, 0, length, (error) => (error ? reject(error) : resolve())));
@@ -38,6 +40,7 @@ interface Plan {
   w2: { size: number; chunk: number };
   w3: { count: number; size: number };
   w5: { sizes: number[]; repeats: number[]; baseline: number };
+  w6: W6Plan;
   /** W4 sends a HEAD and a POST this often. */
   probeIntervalMs: number;
 }
@@ -49,6 +52,7 @@ const FULL: Plan = {
   w2: { size: GiB, chunk: 10 * MiB },
   w3: { count: 64, size: 16 * MiB },
   w5: { sizes: [MiB, 100 * MiB, GiB], repeats: [5, 2, 1], baseline: 5 },
+  w6: { count: 100, size: 4 * MiB, chunk: MiB, users: 10, headIntervalMs: 20 },
   probeIntervalMs: 50,
 };
 
@@ -59,10 +63,11 @@ const QUICK: Plan = {
   w2: { size: 128 * MiB, chunk: 10 * MiB },
   w3: { count: 32, size: 4 * MiB },
   w5: { sizes: [MiB, 16 * MiB, 128 * MiB], repeats: [3, 1, 1], baseline: 5 },
+  w6: { count: 100, size: 4 * MiB, chunk: MiB, users: 10, headIntervalMs: 20 },
   probeIntervalMs: 50,
 };
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W5'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W5', 'W6'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const SERVERS: readonly ServerName[] = ['ours', 'stock', 'limit'];
 
@@ -71,7 +76,7 @@ function usage(): string {
   --quick              ~1 minute smoke run: smaller sizes, 1 round, no results file
   --rounds N           rounds of A B C (default 3; quick 1)
   --servers LIST       comma list of ours,stock,limit (default all)
-  --workloads LIST     comma list of W1,W2,W3,W5 (W4 runs alongside W3; default all)
+  --workloads LIST     comma list of W1,W2,W3,W5,W6 (W4 runs alongside W3; default all)
   --dir PATH           work directory for inputs and server data (default $TMPDIR/tus-bench)
   --out FILE           results file (default bench/results.json for complete, unprofiled full runs)
   --cpu-prof DIR       run our server under node --cpu-prof, profiles and windows.json into DIR
@@ -125,6 +130,15 @@ function metricDefs(plan: Plan, workloads: readonly Workload[]): MetricDef[] {
     }
     const largest = Math.max(...plan.w5.sizes);
     add(`w5.final.${largest}`, `W5 completing PATCH ${formatBytes(largest)}`, 'ms', 'lower', false, 1);
+  }
+  if (workloads.includes('W6')) {
+    add('w6', `${w6Label(plan.w6)}, aggregate`, 'MiB/s', 'higher', true, 0);
+    add('w6.head.p50', 'W6 HEAD (separate thread) p50', 'ms', 'lower', true, 1);
+    add('w6.head.p99', 'W6 HEAD (separate thread) p99', 'ms', 'lower', true, 1);
+  }
+  for (const workload of workloads) {
+    const key = workload.toLowerCase();
+    add(`cpu.${key}`, `${workload} server CPU (user+sys) per GiB`, 's/GiB', 'lower', true, 2);
   }
   return defs;
 }
@@ -490,6 +504,23 @@ async function serverFinaliseTimes(logFile: string): Promise<Map<string, number>
   return times;
 }
 
+async function runW6Round(ctx: Context, server: ServerProcess, round: number, values: Values): Promise<string> {
+  const run = { server, input: ctx.input, secret: ctx.secret, owner: `W6-r${round + 1}`, plan: ctx.plan.w6 };
+  const save = (key: string, value: number | null) => record(values, server.name, key, round, value);
+  const outcome = await runW6(run, save, ctx.errors);
+  noteWindow(ctx, server, 'W6', round, outcome.startedAt, outcome.endedAt);
+  return outcome.text;
+}
+
+/** Bytes a workload sends, for CPU seconds per GiB. */
+function workloadBytes(plan: Plan, workload: Workload): number {
+  if (workload === 'W1') return plan.w1;
+  if (workload === 'W2') return plan.w2.size;
+  if (workload === 'W3') return plan.w3.count * plan.w3.size;
+  if (workload === 'W6') return plan.w6.count * plan.w6.size;
+  return plan.w5.sizes.reduce((sum, size, i) => sum + size * (plan.w5.repeats[i] ?? 1), 0);
+}
+
 // ---- report ----
 
 interface Summary {
@@ -585,6 +616,9 @@ function checkTargets(summaries: Summary[], plan: Plan, database: string): Targe
   const note = postgresOnly ? '' : ' (target is for PostgreSQL; this run used PGlite)';
   absCheck('rss.w1', 150, 'MB', `peak RSS in W1 <= 150 MB${note}`, postgresOnly);
   absCheck('rss.w3', 150, 'MB', `peak RSS in W3 <= 150 MB${note}`, postgresOnly);
+  ratioCheck('w6', 'stock', '>=', 1.2, 'W6 aggregate >= 1.2x stock');
+  absCheck('w6.head.p99', 50, 'ms', 'W6 HEAD p99 <= 50 ms');
+  ratioCheck('cpu.w1', 'limit', '<=', 1.1, 'W1 CPU s/GiB <= 1.1x limit');
   return checks;
 }
 
@@ -611,6 +645,7 @@ async function main(): Promise<void> {
     options.workloads.includes('W2') ? plan.w2.size : 0,
     options.workloads.includes('W3') ? plan.w3.count * plan.w3.size : 0,
     options.workloads.includes('W5') ? Math.max(...plan.w5.sizes) : 0,
+    options.workloads.includes('W6') ? plan.w6.count * plan.w6.size : 0,
     MiB,
   );
   const perWorkload = Math.max(plan.w1, plan.w2.size, plan.w3.count * plan.w3.size, 2 * Math.max(...plan.w5.sizes));
@@ -675,10 +710,15 @@ async function main(): Promise<void> {
             await sleep(300);
             ctx.loads.push(os.loadavg()[0] ?? 0);
             let text: string;
+            const cpu = cpuMeter(server.pid);
             try {
               if (workload === 'W1' || workload === 'W2') text = await runW1orW2(ctx, server, round, workload, values);
               else if (workload === 'W3') text = await runW3(ctx, server, round, values);
+              else if (workload === 'W6') text = await runW6Round(ctx, server, round, values);
               else text = await runW5(ctx, server, round, values);
+              const perGiB = cpu.perGiB(workloadBytes(plan, workload));
+              record(values, server.name, `cpu.${workload.toLowerCase()}`, round, perGiB);
+              text += `; CPU ${perGiB?.toFixed(2) ?? 'n/a'} s/GiB`;
             } catch (error) {
               text = `FAILED: ${error instanceof Error ? error.message : String(error)}`;
               ctx.errors.push(`${workload} ${server.name} round ${round + 1}: ${text}`);
@@ -730,7 +770,7 @@ async function main(): Promise<void> {
   }
   console.log(table(summaries, options.servers));
   if (targets.length > 0) {
-    console.log('\nTargets (issue 6):');
+    console.log('\nTargets (issues 6 and 19):');
     for (const t of targets) {
       console.log(`  [${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}] ${t.target}: ${t.measured}`);
     }

@@ -1,6 +1,7 @@
 // Named queries over upload_sessions (and the assets row that completes one). Nothing else in the
-// code base writes these tables.
-import { and, count, desc, eq, gt, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
+// code base writes these tables. Creation lives in session-create.ts, the write path's hot
+// statements and progress writes in session-progress.ts, the shared shapes in session-types.ts.
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import {
   type Asset,
@@ -8,100 +9,55 @@ import {
   type ChunkDigests,
   type NewAsset,
   type NewUploadSession,
-  type UploadMetadata,
   type UploadSession,
   type UploadStatus,
   uploadSessions,
 } from './schema.js';
+import { createWithinLimits } from './session-create.js';
+import { recordChunk, resetProgress, SessionStatements } from './session-progress.js';
+import {
+  type CreationLimits,
+  type CreationResult,
+  type ListOptions,
+  mine,
+  type Owned,
+  ownedBy,
+  type ProgressEntry,
+  type ProgressUpdate,
+  RECEIVING,
+  type TransitionResult,
+} from './session-types.js';
 import { ACTIVE_STATUSES, statusesLeadingTo } from './status.js';
 
-export type TransitionResult = { ok: true; session: UploadSession } | { ok: false; current: UploadSession | undefined };
+export type {
+  CreationLimits,
+  CreationResult,
+  ListOptions,
+  Owned,
+  ProgressEntry,
+  ProgressUpdate,
+  TransitionResult,
+} from './session-types.js';
+export { ownedBy } from './session-types.js';
 
-/** A row looked up for a caller: theirs, someone else's, or none. */
-export type Owned<T> = { kind: 'found'; row: T } | { kind: 'foreign' } | { kind: 'missing' };
-
-export function ownedBy<T extends { ownerId: string }>(ownerId: string, row: T | undefined): Owned<T> {
-  if (!row) return { kind: 'missing' };
-  return row.ownerId === ownerId ? { kind: 'found', row } : { kind: 'foreign' };
-}
-
-/** Per-owner caps checked in the same transaction as the insert; 0 turns one off. */
-export interface CreationLimits {
-  maxActive: number;
-  perHour: number;
-  now: Date;
-}
-
-export type CreationResult =
-  | { ok: true; session: UploadSession }
-  | { ok: false; limit: 'active' }
-  | { ok: false; limit: 'rate'; oldestCounted: Date };
-
-const HOUR_MS = 3_600_000;
-
-export interface ProgressUpdate {
-  offset: number;
-  /** Chunks completed by this write, merged into the recorded ones. */
-  chunks?: ChunkDigests;
-  expiresAt: Date;
-}
-
-export interface ListOptions {
-  status?: UploadStatus;
-  limit: number;
-  offset: number;
-}
-
-const RECEIVING: UploadStatus[] = ['initiated', 'uploading'];
 // Parts of a concatenation are not finalised on their own.
 const notPartial = or(isNull(uploadSessions.concat), ne(uploadSessions.concat, 'partial'));
-const mine = (ownerId: string, id: string) => and(eq(uploadSessions.id, id), eq(uploadSessions.ownerId, ownerId));
 
 export class SessionRepository {
-  constructor(private readonly db: Db) {}
+  private readonly statements: SessionStatements;
 
-  /**
-   * Inserts a session if its owner is within their caps. The counts and the insert run in one
-   * transaction holding a per-owner lock, so parallel creations cannot all pass one count.
-   */
-  async createWithinLimits(values: NewUploadSession, limits: CreationLimits): Promise<CreationResult> {
-    const metadata = values.metadata && storableMetadata(values.metadata);
-    return this.db.transaction(async (tx) => {
-      const owner = eq(uploadSessions.ownerId, values.ownerId);
-      if (limits.maxActive > 0 || limits.perHour > 0) {
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`owner:${values.ownerId}`}, 2))`);
-      }
-      if (limits.maxActive > 0) {
-        const [active] = await tx
-          .select({ n: count() })
-          .from(uploadSessions)
-          .where(and(owner, inArray(uploadSessions.status, ACTIVE_STATUSES)));
-        if ((active?.n ?? 0) >= limits.maxActive) return { ok: false, limit: 'active' } as const;
-      }
-      if (limits.perHour > 0) {
-        const since = new Date(limits.now.getTime() - HOUR_MS);
-        const recent = await tx
-          .select({ createdAt: uploadSessions.createdAt })
-          .from(uploadSessions)
-          .where(and(owner, gt(uploadSessions.createdAt, since)))
-          .orderBy(desc(uploadSessions.createdAt))
-          .limit(limits.perHour);
-        const oldestCounted = recent[limits.perHour - 1]?.createdAt;
-        if (oldestCounted) return { ok: false, limit: 'rate', oldestCounted } as const;
-      }
-      const [row] = await tx
-        .insert(uploadSessions)
-        .values({ ...values, metadata })
-        .returning();
-      if (!row) throw new Error('insert into upload_sessions returned no row');
-      return { ok: true, session: row } as const;
-    });
+  constructor(private readonly db: Db) {
+    this.statements = new SessionStatements(db);
+  }
+
+  /** Inserts a session if its owner is within their caps (session-create.ts). */
+  createWithinLimits(values: NewUploadSession, limits: CreationLimits): Promise<CreationResult> {
+    return createWithinLimits(this.db, values, limits);
   }
 
   /** Any session by id: for the server's own work (repair, sweeps), never for a caller's request. */
-  async find(id: string): Promise<UploadSession | undefined> {
-    const [row] = await this.db.select().from(uploadSessions).where(eq(uploadSessions.id, id));
-    return row;
+  find(id: string): Promise<UploadSession | undefined> {
+    return this.statements.find(id);
   }
 
   /** A session as seen by `ownerId`: theirs, someone else's, or none. */
@@ -114,19 +70,13 @@ export class SessionRepository {
    * write racing a pause or cancel cannot bring it back; returns false in that case.
    */
   async recordProgress(ownerId: string, id: string, update: ProgressUpdate): Promise<boolean> {
-    const chunks = update.chunks && Object.keys(update.chunks).length > 0 ? update.chunks : null;
-    const rows = await this.db
-      .update(uploadSessions)
-      .set({
-        uploadOffset: sql`greatest(${uploadSessions.uploadOffset}, ${update.offset})`,
-        chunks: chunks ? sql`${uploadSessions.chunks} || ${JSON.stringify(chunks)}::jsonb` : uploadSessions.chunks,
-        status: 'uploading',
-        expiresAt: update.expiresAt,
-        updatedAt: sql`now()`,
-      })
-      .where(and(mine(ownerId, id), inArray(uploadSessions.status, RECEIVING)))
-      .returning({ id: uploadSessions.id });
+    const rows = await this.statements.recordBatch([{ ...update, ownerId, id }]);
     return rows.length > 0;
+  }
+
+  /** Records the durable progress of several uploads in one statement; the rows that moved. */
+  recordProgressBatch(entries: readonly ProgressEntry[]): Promise<UploadSession[]> {
+    return this.statements.recordBatch(entries);
   }
 
   /** Sets a deferred length once (creation-defer-length). */
@@ -225,38 +175,15 @@ export class SessionRepository {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  /**
-   * Records one chunk received out of order (the REST chunk route) and moves the offset to the end
-   * of the contiguous run of recorded chunks from the start, never backwards. Serialised per
-   * session by a row lock so concurrent chunks cannot lose each other's updates.
-   */
-  async recordChunk(
+  /** Records one chunk received out of order (the REST chunk route; session-progress.ts). */
+  recordChunk(
     ownerId: string,
     id: string,
     chunkNumber: number,
     digest: string,
     expiresAt: Date,
   ): Promise<UploadSession | undefined> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.select().from(uploadSessions).where(mine(ownerId, id)).for('update');
-      if (!row || !RECEIVING.includes(row.status) || row.uploadLength === null) return undefined;
-      const chunks = { ...row.chunks, [chunkNumber]: digest };
-      let prefix = 0;
-      while (String(prefix + 1) in chunks) prefix++;
-      const prefixEnd = Math.min(prefix * row.chunkSize, row.uploadLength);
-      const [updated] = await tx
-        .update(uploadSessions)
-        .set({
-          chunks,
-          uploadOffset: Math.max(row.uploadOffset, prefixEnd),
-          status: 'uploading',
-          expiresAt,
-          updatedAt: sql`now()`,
-        })
-        .where(eq(uploadSessions.id, id))
-        .returning();
-      return updated;
-    });
+    return recordChunk(this.db, { ownerId, id }, { number: chunkNumber, digest }, expiresAt);
   }
 
   async findMany(ids: readonly string[]): Promise<UploadSession[]> {
@@ -344,24 +271,7 @@ export class SessionRepository {
   }
 
   /** Sets a session's offset and chunks back to what is really on disk (crash repair). */
-  async resetProgress(id: string, offset: number, chunks: ChunkDigests): Promise<void> {
-    await this.db
-      .update(uploadSessions)
-      .set({ uploadOffset: offset, chunks, updatedAt: sql`now()` })
-      .where(eq(uploadSessions.id, id));
+  resetProgress(id: string, offset: number, chunks: ChunkDigests): Promise<void> {
+    return resetProgress(this.db, id, offset, chunks);
   }
 }
-
-/**
- * PostgreSQL cannot store U+0000 in text or jsonb, and client metadata may contain it: drop it. A lone
- * UTF-16 surrogate (a JSON body may escape one as \ud800) has no UTF-8 form and jsonb refuses it:
- * it becomes U+FFFD, as it does in text columns.
- */
-function storableMetadata(metadata: UploadMetadata): UploadMetadata {
-  const storable = (text: string) => text.replaceAll('\0', '').replace(LONE_SURROGATE, '\ufffd');
-  return Object.fromEntries(
-    Object.entries(metadata).map(([key, value]) => [storable(key), value === null ? null : storable(value)]),
-  );
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

@@ -65,8 +65,9 @@ export async function appendHeld(
     ends: input.ends === true,
   };
   let end: number;
+  let row: UploadSession | undefined;
   try {
-    end = await deps.writer.write(target, input.body, input.checksum);
+    ({ end, row } = await deps.writer.write(target, input.body, input.checksum));
   } catch (error) {
     // a creation whose bytes were refused gave the client no URL to resume: leave nothing behind
     if (input.creating) await deps.cancel(ownerId, id);
@@ -75,8 +76,11 @@ export async function appendHeld(
   const length = declared ?? (input.ends && session.uploadLength === null ? end : undefined);
   if (length !== undefined) {
     await deps.sessions.declareLength(ownerId, id, length, totalChunks(length, session.chunkSize));
+    session = await deps.get(ownerId, id);
+  } else {
+    // the last commit returned the row as stored; with nothing committed it did not change
+    session = row ?? session;
   }
-  session = await deps.get(ownerId, id);
   const done = session.uploadLength !== null && session.uploadOffset === session.uploadLength;
   const asset = done && session.concat !== 'partial' ? await deps.finalize(ownerId, id, session) : undefined;
   return { session: asset ? await deps.get(ownerId, id) : session, asset };

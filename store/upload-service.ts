@@ -32,6 +32,7 @@ import type { UploadPolicy } from './upload-policy.js';
 import { writeBlockPool } from './write/block-pool.js';
 import type { ExpectedChecksum } from './write/checksum.js';
 import { storeNumberedChunk } from './write/chunk-put.js';
+import { GroupCommitter } from './write/group-committer.js';
 import { HashStates } from './write/hash-state.js';
 import { UploadWriter } from './write/upload-writer.js';
 
@@ -73,6 +74,7 @@ export class UploadService {
       sessions: options.sessions,
       events: this.events,
       blocks: writeBlockPool(options.writeBufferSize),
+      committer: new GroupCommitter((entries) => options.sessions.recordProgressBatch(entries)),
       nextExpiry: () => this.nextExpiry(),
     });
     this.status = { sessions: this.sessions, events: this.events, removeData: (id) => this.removeData(id) };

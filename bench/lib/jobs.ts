@@ -89,5 +89,26 @@ export interface FinaliseResult {
   errors: string[];
 }
 
-export type Job = UploadJob | ProbeJob | FinaliseJob;
-export type JobResult = UploadResult | ProbeResult | FinaliseResult;
+/**
+ * W6: `count` uploads of `size` bytes at once from `users` owners, in `chunkSize` PATCHes, while a
+ * worker thread of the client times HEADs on those uploads, round robin, every `headIntervalMs`.
+ */
+export interface LoadJob extends JobBase {
+  kind: 'load';
+  file: string;
+  size: number;
+  count: number;
+  users: number;
+  chunkSize: number;
+  headIntervalMs: number;
+}
+
+export interface LoadResult extends Omit<UploadResult, 'kind'> {
+  kind: 'load';
+  /** HEAD latencies (ms) sent between the first start() and the last onSuccess. */
+  heads: number[];
+  headErrors: string[];
+}
+
+export type Job = UploadJob | ProbeJob | FinaliseJob | LoadJob;
+export type JobResult = UploadResult | ProbeResult | FinaliseResult | LoadResult;

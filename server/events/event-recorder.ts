@@ -119,9 +119,13 @@ export class EventRecorder {
 
   private record(event: NewUploadEvent): void {
     this.queue.push(event);
-    this.writing ??= this.drain().finally(() => {
-      this.writing = undefined;
-    });
+    // the first event waits one turn, so the progress of a whole group commit (emitted together)
+    // goes into one insert rather than the first alone and the rest in another
+    this.writing ??= new Promise((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .finally(() => {
+        this.writing = undefined;
+      });
   }
 
   private async drain(): Promise<void> {

@@ -1,8 +1,8 @@
 // Streams a body into an upload's storage from its offset. Bytes are copied into pooled blocks;
 // each full block is written at its offset and, at the same time, hashed on the hashing thread
-// from the same memory, then goes back to the pool. At each chunk boundary the storage is synced
-// and only then is the chunk recorded with its sha256; the sync of chunk n overlaps with receiving
-// chunk n+1. Memory per upload stays at a few blocks. With an expected checksum (tus checksum
+// from the same memory, then goes back to the pool. At each chunk boundary the chunk is handed to
+// the record step, which syncs the storage and only then records the chunk with its sha256 (in a
+// group commit with other uploads); the sync of chunk n overlaps with receiving chunk n+1. Memory per upload stays at a few blocks. With an expected checksum (tus checksum
 // extension) nothing is recorded until the whole body has been verified. A chunk recorded before
 // (a REST chunk sent out of order) is never written again: its bytes are only hashed, and must
 // turn out the same as the stored ones.
@@ -30,7 +30,10 @@ export interface ChunkWrite {
   blocks: BlockPool;
   /** Chunks already recorded for this upload. */
   recorded: Readonly<ChunkDigests>;
-  /** Persists progress; called only once the bytes up to `offset` are durable. */
+  /**
+   * Makes the bytes up to `offset` durable, then persists progress (group commit: the sync and the
+   * row update are batched with other uploads'); called once those bytes are all written.
+   */
   record(offset: number, chunks: ChunkDigests): Promise<void>;
   /** Upload-Checksum of this body, or a check run once it ended: on a mismatch none of it is recorded. */
   checksum?: BodyCheck | undefined;
@@ -186,14 +189,13 @@ class ChunkWriter {
     else await this.makeDurable(this.position, chunks);
   }
 
-  /** Syncs everything handed over up to `offset`, then records it; one sync at a time. */
+  /** Has everything handed over up to `offset` synced and recorded; one at a time. */
   private async makeDurable(offset: number, chunks: readonly PendingChunk[]): Promise<void> {
     await this.durable;
     this.scheduled = offset;
     const written = this.lastWrite;
     this.durable = (async () => {
       await written;
-      await this.w.sink.sync();
       const digests: ChunkDigests = {};
       for (const [number, digest] of chunks) digests[number] = await digest;
       await this.w.record(offset, digests);

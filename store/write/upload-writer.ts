@@ -1,17 +1,18 @@
 // Where a body's bytes go: into the upload's storage at its offset (chunk-writer.ts), with
-// progress recorded in the session row once durable. Also keeps count of the writes in progress,
+// progress synced and recorded in the session row through the group committer. Also keeps count of the writes in progress,
 // so a graceful stop can ask them to commit what they have and wait for them.
 import type { Readable } from 'node:stream';
 import type { UploadSession } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
 import { UploadError } from '../errors.js';
 import type { UploadEvents } from '../events.js';
-import type { ChunkStorage } from '../storage/chunk-storage.js';
+import type { ChunkSink, ChunkStorage } from '../storage/chunk-storage.js';
 import { storageError } from '../storage/storage-error.js';
 import type { BlockPool } from './block-pool.js';
 import type { BodyCheck } from './checksum.js';
 import type { NumberedChunkDeps } from './chunk-put.js';
 import { writeChunks } from './chunk-writer.js';
+import type { GroupCommitter } from './group-committer.js';
 import type { HashStates, UploadHasher } from './hash-state.js';
 
 export interface UploadWriterDeps {
@@ -20,7 +21,15 @@ export interface UploadWriterDeps {
   sessions: SessionRepository;
   events: UploadEvents;
   blocks: BlockPool;
+  committer: GroupCommitter;
   nextExpiry(): Date;
+}
+
+/** Where a write ended: its durable offset, and the session row as its last commit left it. */
+export interface WriteOutcome {
+  end: number;
+  /** Undefined when nothing was committed (an empty body). */
+  row: UploadSession | undefined;
 }
 
 /** One append: the session as read under the lock, and the bounds of what may be written. */
@@ -52,7 +61,7 @@ export class UploadWriter {
   }
 
   /** Writes `body` at the session's offset; resolves with the durable offset it reached. */
-  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: BodyCheck): Promise<number> {
+  write(target: WriteTarget, body: Readable | AsyncIterable<Buffer>, checksum?: BodyCheck): Promise<WriteOutcome> {
     return this.track((stop) => this.writeAt(target, body, checksum, stop));
   }
 
@@ -105,10 +114,11 @@ export class UploadWriter {
     body: Readable | AsyncIterable<Buffer>,
     checksum: BodyCheck | undefined,
     stop: AbortSignal,
-  ): Promise<number> {
+  ): Promise<WriteOutcome> {
     const { session } = target;
     const sink = await this.w.storage.openSink(session.id, session.uploadOffset);
     let recorded = session.uploadOffset;
+    let row: UploadSession | undefined;
     try {
       const hasher = await this.hasherAt(session);
       const end = await writeChunks(body, {
@@ -122,14 +132,14 @@ export class UploadWriter {
         blocks: this.w.blocks,
         recorded: session.chunks,
         record: async (offset, chunks) => {
-          await this.record(session, target.length, { offset, chunks, bytes: offset - recorded });
+          row = await this.record(sink, session, target.length, { offset, chunks, bytes: offset - recorded });
           recorded = offset;
         },
         checksum,
         stop,
       });
       this.w.hashes.keep(hasher);
-      return end;
+      return { end, row };
     } catch (error) {
       this.w.hashes.forget(session.id);
       throw storageError(error);
@@ -138,15 +148,20 @@ export class UploadWriter {
     }
   }
 
+  /** Syncs and records progress in the next group commit; the row as recorded. */
   private async record(
+    sink: ChunkSink,
     session: UploadSession,
     length: number | undefined,
     progress: { offset: number; chunks: Record<string, string>; bytes: number },
-  ): Promise<void> {
+  ): Promise<UploadSession> {
     const { id, ownerId } = session;
     const { offset, chunks } = progress;
-    const ok = await this.w.sessions.recordProgress(ownerId, id, { offset, chunks, expiresAt: this.w.nextExpiry() });
-    if (!ok) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
+    const row = await this.w.committer.commit({
+      progress: { ownerId, id, offset, chunks, expiresAt: this.w.nextExpiry() },
+      sync: () => sink.sync(),
+    });
+    if (!row) throw new UploadError('invalid_state', `upload ${id} was paused or cancelled while receiving`);
     this.w.events.emit('progress', {
       id,
       ownerId,
@@ -155,5 +170,6 @@ export class UploadWriter {
       bytes: Math.max(0, progress.bytes),
       chunks: Object.keys(chunks).map(Number),
     });
+    return row;
   }
 }

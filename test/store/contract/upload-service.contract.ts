@@ -380,12 +380,12 @@ export function uploadServiceContract(factory: StorageFactory): void {
       const violations: string[] = [];
       let records = 0;
       class WatchedSessions extends SessionRepository {
-        override async recordProgress(...args: Parameters<SessionRepository['recordProgress']>) {
-          const [, id, update] = args;
-          records++;
-          if (update.offset > (synced.get(id) ?? 0))
-            violations.push(`offset ${update.offset} of ${id} before its sync`);
-          return super.recordProgress(...args);
+        override async recordProgressBatch(...args: Parameters<SessionRepository['recordProgressBatch']>) {
+          for (const { id, offset } of args[0]) {
+            records++;
+            if (offset > (synced.get(id) ?? 0)) violations.push(`offset ${offset} of ${id} before its sync`);
+          }
+          return super.recordProgressBatch(...args);
         }
         override async recordChunk(...args: Parameters<SessionRepository['recordChunk']>) {
           const [, id, n] = args;

@@ -1,0 +1,109 @@
+// W6 in the client process: many tus-js-client uploads at once from a few users in small PATCHes
+// (the seed's own load test), while a worker thread times HEADs on those same uploads. The HEADs
+// run on their own thread so that a client busy pushing bytes does not delay them and charge its
+// own event-loop lag to the server.
+import { createReadStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import * as tus from 'tus-js-client';
+import type { LoadJob, LoadResult } from './jobs.js';
+
+const now = () => performance.timeOrigin + performance.now();
+
+interface HeadSample {
+  at: number;
+  ms: number;
+}
+
+// Plain JavaScript, evaluated in the worker: no loader needed there. Open loop: one HEAD every
+// interval whether or not earlier ones were answered (at most 32 outstanding), round robin over
+// the uploads announced so far.
+const HEAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { performance } = require('node:perf_hooks');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+const targets = [];
+const samples = [];
+const errors = [];
+let next = 0;
+let inFlight = 0;
+const timer = setInterval(() => {
+  if (targets.length === 0 || inFlight >= 32) return;
+  const target = targets[next++ % targets.length];
+  const at = performance.timeOrigin + performance.now();
+  const started = performance.now();
+  inFlight++;
+  const req = http.request(target.url, { method: 'HEAD', agent, headers: { 'Tus-Resumable': '1.0.0', Authorization: 'Bearer ' + target.token } }, (res) => {
+    res.resume();
+    res.on('end', () => {
+      inFlight--;
+      samples.push({ at, ms: performance.now() - started });
+      if (res.statusCode !== 200 && errors.length < 20) errors.push('HEAD answered ' + res.statusCode);
+    });
+  });
+  req.on('error', (e) => { inFlight--; if (errors.length < 20) errors.push('HEAD: ' + e.message); });
+  req.end();
+}, workerData.intervalMs);
+parentPort.on('message', (m) => {
+  if (m.type === 'target') targets.push(m);
+  else if (m.type === 'stop') {
+    clearInterval(timer);
+    const wait = () => (inFlight > 0 ? setTimeout(wait, 5) : (agent.destroy(), parentPort.postMessage({ samples, errors })));
+    wait();
+  }
+});
+`;
+
+function loadUpload(job: LoadJob, index: number, token: string, onUrl: (url: string) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const start = index * job.size;
+    const upload = new tus.Upload(createReadStream(job.file, { start, end: start + job.size - 1 }), {
+      endpoint: job.endpoint,
+      uploadSize: job.size,
+      chunkSize: job.chunkSize,
+      headers: { Authorization: `Bearer ${token}` },
+      metadata: { filename: `load-${index}.bin`, filetype: 'application/octet-stream' },
+      retryDelays: [],
+      storeFingerprintForResuming: false,
+      onUploadUrlAvailable: () => {
+        if (upload.url) onUrl(upload.url);
+      },
+      onError: reject,
+      onSuccess: ({ lastResponse }) => {
+        if (job.expectAsset && !lastResponse.getHeader('Upload-Asset-Id')) {
+          reject(new Error(`upload ${index} finished without Upload-Asset-Id`));
+          return;
+        }
+        resolve(performance.now() - started);
+      },
+    });
+    upload.start();
+  });
+}
+
+/** Runs W6; `tokenFor(who)` gives the Bearer token of owner `<job.owner>-<who>`. */
+export async function runLoad(job: LoadJob, tokenFor: (who: string) => string): Promise<LoadResult> {
+  const worker = new Worker(HEAD_WORKER, { eval: true, workerData: { intervalMs: job.headIntervalMs } });
+  const startedAt = now();
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: job.count }, (_, i) => {
+      const token = tokenFor(`u${i % job.users}`);
+      return loadUpload(job, i, token, (url) => worker.postMessage({ type: 'target', url, token }));
+    }),
+  );
+  const endedAt = now();
+  const probed = new Promise<{ samples: HeadSample[]; errors: string[] }>((resolve) => worker.once('message', resolve));
+  worker.postMessage({ type: 'stop' });
+  const { samples, errors: headErrors } = await probed;
+  await worker.terminate();
+  const durations: number[] = [];
+  const errors: string[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') durations.push(outcome.value);
+    else errors.push(outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
+  }
+  const heads = samples.filter((s) => s.at >= startedAt && s.at <= endedAt).map((s) => s.ms);
+  return { kind: 'load', startedAt, endedAt, durations, bytes: durations.length * job.size, errors, heads, headErrors };
+}
