@@ -68,7 +68,8 @@ const FULL: Plan = {
 const SHORT: Plan = {
   ...FULL,
   name: 'short',
-  rounds: 2,
+  // one round: the RSS and descriptors must come back after it (there is no round-to-round rule)
+  rounds: 1,
   uploadSize: 8 * MiB,
   clientChunk: 4 * MiB,
   probeRequests: 900,

@@ -12,11 +12,12 @@ import { expect } from 'chai';
 import { readRange } from '../helpers/files.js';
 import { Random, testSeed } from '../helpers/random.js';
 import { StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { scaled } from '../helpers/scale.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { createUpload, patchUpload } from '../helpers/tus-http.js';
 
-const REQUESTS = 1500;
+const REQUESTS = scaled(1500);
 
 interface Sent {
   status: number;

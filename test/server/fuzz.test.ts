@@ -15,12 +15,13 @@ import jwt from 'jsonwebtoken';
 import { randomFile, readRange, removeDir, sha256, tempDir } from '../helpers/files.js';
 import { Random, testSeed } from '../helpers/random.js';
 import { StorageApi, tusMetadata, tusPatch, tusSend, uniqueOwner } from '../helpers/rest.js';
+import { scaled } from '../helpers/scale.js';
 import { startTestServerAt, type TestServer } from '../helpers/server.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
 import { tusUploadFile } from '../helpers/tus.js';
 import { expectAssetOf, listFiles } from '../helpers/uploads.js';
 
-const REQUESTS = 3000;
+const REQUESTS = scaled(3000);
 const MiB = 1024 * 1024;
 const C = 5 * MiB;
 

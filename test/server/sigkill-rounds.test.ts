@@ -12,13 +12,14 @@ import { expect } from 'chai';
 import { removeDir, sha256, tempDir } from '../helpers/files.js';
 import { Random, testSeed } from '../helpers/random.js';
 import { type SessionList, type SessionView, StorageApi } from '../helpers/rest.js';
+import { scaled } from '../helpers/scale.js';
 import { type ChildServer, startChildServer } from '../helpers/server.js';
 import { uniqueOwner } from '../helpers/tokens.js';
 import { tusUploadSource } from '../helpers/tus.js';
 import { createUpload, headOffset, OpenPatch } from '../helpers/tus-http.js';
 
 const MiB = 1024 * 1024;
-const ROUNDS = 20;
+const ROUNDS = scaled(20);
 const ENV = { CHUNK_SIZE: '5MiB', LOCK_TIMEOUT: '5s' };
 // after a crash the dead process's lock may take a moment to go; tus-js-client retries 423 and 409
 const RETRIES = [0, 100, 200, 400, 800, 1000, 2000];
