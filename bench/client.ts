@@ -7,9 +7,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import * as tus from 'tus-js-client';
+import { createUpload, metadataHeader, patch, request, tusHeaders } from './lib/http-requests.js';
 import type {
   FinaliseJob,
   FinaliseMeasurement,
@@ -27,12 +27,6 @@ import { median } from './lib/stats.js';
 
 const ASSET_HEADER = 'upload-asset-id';
 const now = () => performance.timeOrigin + performance.now();
-
-function metadataHeader(values: Record<string, string>): string {
-  return Object.entries(values)
-    .map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`)
-    .join(',');
-}
 
 const tokens = new Map<string, string>();
 
@@ -89,87 +83,6 @@ async function runUploads(job: UploadJob): Promise<UploadResult> {
     else errors.push(message(outcome.reason));
   }
   return { kind: 'upload', startedAt, endedAt, durations, bytes: durations.length * job.size, errors };
-}
-
-// ---- plain HTTP for W4 and W5 ----
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  /** The first 500 characters of the body, for error messages. */
-  body: string;
-  ms: number;
-}
-
-function request(
-  agent: http.Agent,
-  method: string,
-  url: string,
-  headers: Record<string, string>,
-  body?: Buffer | Readable,
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => {
-        if (body.length < 500) body += text;
-      });
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: body.trim(),
-          ms: performance.now() - started,
-        }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (body === undefined) req.end();
-    else if (Buffer.isBuffer(body)) req.end(body);
-    else body.pipe(req);
-  });
-}
-
-function tusHeaders(token: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${token}`, ...extra };
-}
-
-async function createUpload(
-  agent: http.Agent,
-  job: Job,
-  token: string,
-  length: number,
-  name: string,
-): Promise<Reply & { url: string }> {
-  const reply = await request(
-    agent,
-    'POST',
-    job.endpoint,
-    tusHeaders(token, {
-      'Upload-Length': String(length),
-      'Upload-Metadata': metadataHeader({ filename: name, filetype: 'application/octet-stream' }),
-    }),
-  );
-  const location = reply.headers.location;
-  if (reply.status !== 201 || !location) throw new Error(`POST answered ${reply.status}: ${reply.body}`);
-  return { ...reply, url: new URL(location, job.endpoint).toString() };
-}
-
-function patch(agent: http.Agent, token: string, url: string, offset: number, body: Buffer | Readable, length: number) {
-  return request(
-    agent,
-    'PATCH',
-    url,
-    tusHeaders(token, {
-      'Upload-Offset': String(offset),
-      'Content-Type': 'application/offset+octet-stream',
-      'Content-Length': String(length),
-    }),
-    body,
-  );
 }
 
 // ---- W4 ----
