@@ -3,10 +3,7 @@
 // as they are made, so nothing is kept in memory or on disk); session creation, status, HEAD,
 // listing and the live PATCHes during the cleanup sweep are single timed requests over node:http.
 // Usage: tsx test/load/worker.ts '<Job as JSON>'.
-import { createCipheriv, createHash } from 'node:crypto';
-import http from 'node:http';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import * as tus from 'tus-js-client';
 import type {
   CreateJob,
@@ -22,95 +19,8 @@ import type {
   UploadsJob,
   UploadsResult,
 } from './jobs.js';
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-/** A keystream of `size` bytes from `seed`, read in 1 MiB pieces; `digest()` once it has ended. */
-class SeededBytes extends Readable {
-  private readonly cipher;
-  private readonly hash = createHash('sha256');
-  private left: number;
-
-  constructor(
-    seed: string,
-    readonly size: number,
-  ) {
-    super({ highWaterMark: 1024 * 1024 });
-    const key = createHash('sha256').update(seed).digest();
-    this.cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32));
-    this.left = size;
-  }
-
-  override _read(): void {
-    if (this.left === 0) {
-      this.push(null);
-      return;
-    }
-    const piece = this.cipher.update(Buffer.alloc(Math.min(this.left, 1024 * 1024)));
-    this.left -= piece.length;
-    this.hash.update(piece);
-    this.push(piece);
-  }
-
-  /** Everything at once (for small uploads and PATCH pieces). */
-  static buffer(seed: string, size: number): { bytes: Buffer; sha256: string } {
-    const key = createHash('sha256').update(seed).digest();
-    const cipher = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16, 32));
-    const bytes = cipher.update(Buffer.alloc(size));
-    return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
-  }
-
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request over the keep-alive agent, timed from the first byte sent to the whole answer read. */
-function request(
-  samples: Sample[],
-  type: string,
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body?: Buffer,
-): Promise<Reply> {
-  const at = Date.now();
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method, agent, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          samples.push({ type, at, ms: performance.now() - started, status });
-          resolve({ status, headers: res.headers, body: Buffer.concat(parts).toString('utf8') });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${url}: no answer in 120 s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function pool<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      for (let i = next++; i < items.length; i = next++) await task(items[i] as T, i);
-    }),
-  );
-}
+import { agent, pool, request } from './requests.js';
+import { SeededBytes } from './seeded-bytes.js';
 
 function tusUpload(job: UploadsJob, index: number, samples: Sample[]): Promise<UploadOutcome> {
   const source = new SeededBytes(`${job.seed}-${index}`, job.size);
