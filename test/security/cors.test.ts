@@ -3,8 +3,9 @@
 // the REST API unusable from other origins. Preflights must be answered before authentication,
 // change nothing, and leave tus's own OPTIONS answer to tus.
 import { expect } from 'chai';
-import { StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { uniqueOwner } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 
 const ORIGIN = 'https://app.example.com';
 

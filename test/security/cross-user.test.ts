@@ -9,8 +9,9 @@ import { expect } from 'chai';
 import { StorageLayout } from '../../store/storage/layout.js';
 import { sha256 } from '../helpers/files.js';
 import { requestRawPath } from '../helpers/raw-http.js';
-import { bearer, StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { bearer, uniqueOwner } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { createUpload, patchUpload, TUS_RESUMABLE } from '../helpers/tus-http.js';
 import { snapshotUpload, type UploadSnapshot } from '../helpers/uploads.js';
 

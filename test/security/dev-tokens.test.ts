@@ -7,8 +7,9 @@ import { ConfigError, loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { requestRawPath } from '../helpers/raw-http.js';
-import { StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { uniqueOwner } from '../helpers/rest.js';
 import { sharedDatabase } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { TEST_JWT_SECRET } from '../helpers/tokens.js';
 
 const EVIL = 'https://evil.example';

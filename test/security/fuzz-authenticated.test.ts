@@ -11,9 +11,10 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { readRange } from '../helpers/files.js';
 import { Random, testSeed } from '../helpers/random.js';
-import { StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { uniqueOwner } from '../helpers/rest.js';
 import { scaled } from '../helpers/scale.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { tokenFor } from '../helpers/tokens.js';
 import { createUpload, patchUpload } from '../helpers/tus-http.js';
 

@@ -4,9 +4,11 @@
 // at once than allowed. Each asserts the refusal and that nothing was created or changed.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { expectError, StorageApi, tusSend, uniqueOwner } from '../helpers/rest.js';
+import { expectError, uniqueOwner } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { createUpload, encodeMetadata, OpenPatch, patchUpload, tusRequest } from '../helpers/tus-http.js';
+import { tusSend } from '../helpers/tus-send.js';
 import { snapshotUpload } from '../helpers/uploads.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -8,8 +8,10 @@ import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import { assets } from '../../db/schema.js';
 import { sha256 } from '../helpers/files.js';
-import { StorageApi, tusMetadata, tusPatch, tusSend, uniqueOwner } from '../helpers/rest.js';
+import { uniqueOwner } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
+import { tusMetadata, tusPatch, tusSend } from '../helpers/tus-send.js';
 
 interface Named {
   filename: string;

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type { UploadEventRow } from '../../db/schema.js';
 import { LogCapture, startServerWith } from '../helpers/log-capture.js';
-import { bearer, expectError, type Reply, StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { bearer, expectError, type Reply, uniqueOwner } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openEventStream, type SseStream } from '../helpers/sse.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { type StorageView, snapshotUpload } from '../helpers/uploads.js';
 import { waitFor } from '../helpers/wait.js';
 

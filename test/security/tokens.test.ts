@@ -6,8 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { expectError, StorageApi, uniqueOwner } from '../helpers/rest.js';
+import { expectError, uniqueOwner } from '../helpers/rest.js';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
 
 const run = promisify(execFile);

@@ -9,8 +9,10 @@ import { expect } from 'chai';
 import type { UploadSession } from '../../db/schema.js';
 import { StorageLayout } from '../../store/storage/layout.js';
 import { removeDir, sha256, tempDir } from '../helpers/files.js';
-import { chunkOf, StorageApi, shuffled, uniqueOwner } from '../helpers/rest.js';
+import { shuffled } from '../helpers/pool.js';
+import { chunkOf, uniqueOwner } from '../helpers/rest.js';
 import { startTestServerAt, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { headOffset, OpenPatch, patchUpload } from '../helpers/tus-http.js';
 import { dataFileOf } from '../helpers/uploads.js';
 

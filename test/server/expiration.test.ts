@@ -3,8 +3,9 @@
 // client resuming by fingerprint sees it finished.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { expectError, StorageApi } from '../helpers/rest.js';
+import { expectError } from '../helpers/rest.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { uniqueOwner } from '../helpers/tokens.js';
 import { createUpload, patchUpload, tusRequest } from '../helpers/tus-http.js';
 import { waitFor } from '../helpers/wait.js';

@@ -14,11 +14,13 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { randomFile, readRange, removeDir, sha256, tempDir } from '../helpers/files.js';
 import { Random, testSeed } from '../helpers/random.js';
-import { StorageApi, tusMetadata, tusPatch, tusSend, uniqueOwner } from '../helpers/rest.js';
+import { uniqueOwner } from '../helpers/rest.js';
 import { scaled } from '../helpers/scale.js';
 import { startTestServerAt, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
 import { tusUploadFile } from '../helpers/tus.js';
+import { tusMetadata, tusPatch, tusSend } from '../helpers/tus-send.js';
 import { expectAssetOf, listFiles } from '../helpers/uploads.js';
 
 const REQUESTS = scaled(3000);

@@ -14,20 +14,11 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { removeDir, sha256, tempDir } from '../helpers/files.js';
 import { requestRawPath, socketExchange } from '../helpers/raw-http.js';
-import {
-  type AssetView,
-  bearer,
-  expectError,
-  type InitiateReply,
-  type Reply,
-  StorageApi,
-  tusMetadata,
-  tusPatch,
-  tusSend,
-  uniqueOwner,
-} from '../helpers/rest.js';
+import { type AssetView, bearer, expectError, type InitiateReply, type Reply, uniqueOwner } from '../helpers/rest.js';
 import { startTestServerAt, type TestServer } from '../helpers/server.js';
+import { StorageApi } from '../helpers/storage-api.js';
 import { tokenFor } from '../helpers/tokens.js';
+import { tusMetadata, tusPatch, tusSend } from '../helpers/tus-send.js';
 import { listFiles, snapshotUpload, type UploadSnapshot } from '../helpers/uploads.js';
 import { waitFor } from '../helpers/wait.js';
 

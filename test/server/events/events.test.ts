@@ -3,9 +3,10 @@
 // rules, heartbeats, no subscriptions left behind, and streams ended on a graceful stop.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { bearer, StorageApi, uniqueOwner } from '../../helpers/rest.js';
+import { bearer, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { idsOf, openEventStream, type SseEvent } from '../../helpers/sse.js';
+import { StorageApi } from '../../helpers/storage-api.js';
 import { createUpload, patchUpload, tusRequest } from '../../helpers/tus-http.js';
 import { waitFor } from '../../helpers/wait.js';
 

@@ -3,9 +3,11 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { expectError, type Reply, StorageApi, send, tusSend, uniqueOwner } from '../../helpers/rest.js';
+import { expectError, type Reply, send, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
 import { TEST_JWT_SECRET, tokenFor } from '../../helpers/tokens.js';
+import { tusSend } from '../../helpers/tus-send.js';
 
 const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 

@@ -5,19 +5,10 @@ import { access, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { sha256 } from '../../helpers/files.js';
-import {
-  type AssetView,
-  bearer,
-  expectError,
-  fetchBytes,
-  rawGet,
-  StorageApi,
-  tusMetadata,
-  tusPatch,
-  tusSend,
-  uniqueOwner,
-} from '../../helpers/rest.js';
+import { type AssetView, bearer, expectError, fetchBytes, rawGet, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
+import { tusMetadata, tusPatch, tusSend } from '../../helpers/tus-send.js';
 
 async function exists(file: string): Promise<boolean> {
   return access(file).then(

@@ -5,8 +5,10 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { sha256 } from '../../helpers/files.js';
-import { chunkOf, expectError, json, type SessionView, StorageApi, tusSend, uniqueOwner } from '../../helpers/rest.js';
+import { chunkOf, expectError, json, type SessionView, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
+import { tusSend } from '../../helpers/tus-send.js';
 
 const MiB = 1024 * 1024;
 const C = 5 * MiB;

@@ -7,9 +7,11 @@ import path from 'node:path';
 import { expect } from 'chai';
 import * as tus from 'tus-js-client';
 import { sha256 } from '../../helpers/files.js';
-import { chunkOf, expectError, StorageApi, tusMetadata, tusPatch, tusSend, uniqueOwner } from '../../helpers/rest.js';
+import { chunkOf, expectError, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
 import { tokenFor } from '../../helpers/tokens.js';
+import { tusMetadata, tusPatch, tusSend } from '../../helpers/tus-send.js';
 
 const MiB = 1024 * 1024;
 const C = 5 * MiB;

@@ -3,8 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { sha256 } from '../../helpers/files.js';
-import { chunkNumbers, chunkOf, runPool, StorageApi, shuffled, uniqueOwner } from '../../helpers/rest.js';
+import { runPool, shuffled } from '../../helpers/pool.js';
+import { chunkNumbers, chunkOf, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
 
 const MiB = 1024 * 1024;
 

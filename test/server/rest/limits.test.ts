@@ -4,17 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { loadConfig } from '../../../server/config/config.js';
-import {
-  expectError,
-  type Reply,
-  StorageApi,
-  send,
-  tusMetadata,
-  tusPatch,
-  tusSend,
-  uniqueOwner,
-} from '../../helpers/rest.js';
+import { expectError, type Reply, send, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
+import { tusMetadata, tusPatch, tusSend } from '../../helpers/tus-send.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

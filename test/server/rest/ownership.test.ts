@@ -10,12 +10,11 @@ import {
   fetchBytes,
   type InitiateReply,
   type Reply,
-  StorageApi,
-  tusPatch,
-  tusSend,
   uniqueOwner,
 } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
+import { tusPatch, tusSend } from '../../helpers/tus-send.js';
 
 describe('another user is refused with 403 on every route', () => {
   let server: TestServer;

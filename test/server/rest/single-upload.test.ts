@@ -6,8 +6,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { sha256 } from '../../helpers/files.js';
-import { type AssetView, expectError, json, type Reply, StorageApi, uniqueOwner } from '../../helpers/rest.js';
+import { type AssetView, expectError, json, type Reply, uniqueOwner } from '../../helpers/rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
