@@ -3,7 +3,7 @@
 // @tus/file-store and a minimal "limit" server, each in its own process on one disk, and runs each
 // workload against each in turn (A B C, A B C) for several rounds, with tus-js-client in separate
 // client processes. Prints medians, min-max and the ratios ours/stock and ours/limit, and writes
-// bench/results.json after a complete full run. Options: see usage() below and bench/README.md.
+// bench/results.json after a complete full run. Options: see usage() in lib/options.ts and bench/README.md.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
