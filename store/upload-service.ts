@@ -132,7 +132,8 @@ export class UploadService {
     const opts = sessionOptionsFrom(input.metadata, this.options.defaultChunkSize);
     this.policy.assertSize(opts.assetType, input.length);
     const id = randomBytes(16).toString('hex');
-    await this.storage.create(id);
+    const { filename, contentType, chunkSize } = opts;
+    await this.storage.create(id, { ownerId, filename, contentType, chunkSize, length: input.length });
     const created = await this.sessions.createWithinLimits(
       {
         id,

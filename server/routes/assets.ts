@@ -8,6 +8,7 @@ import type { ChunkStorage } from '../../store/storage/chunk-storage.js';
 import { safeFilename } from '../../store/storage/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
 import { principalOf } from '../http/auth.js';
+import { streamAsset } from './asset-stream.js';
 import { assetView } from './asset-view.js';
 
 export interface AssetDeps {
@@ -26,9 +27,11 @@ export function sendAsset(storage: ChunkStorage, asset: Asset, res: Response): P
   res.setHeader('Content-Security-Policy', 'sandbox');
   res.attachment(safeFilename(asset.filename));
   res.type(servedMediaType(asset.contentType));
+  const file = storage.assetFile(asset.storagePath);
+  if (file === undefined) return streamAsset(storage, asset, res);
   return new Promise<void>((resolve, reject) => {
     res.sendFile(
-      storage.assetSource(asset.storagePath).path,
+      file,
       { etag: false, lastModified: false, dotfiles: 'allow', acceptRanges: true, cacheControl: false },
       (error) => {
         if (!error || res.headersSent) {

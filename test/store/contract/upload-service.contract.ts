@@ -4,7 +4,6 @@
 // body running past the length, a deferred length, termination, another owner's calls refused,
 // the durability order (no offset recorded before its bytes are synced) and concurrent writers.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { AssetRepository } from '../../../db/asset-repository.js';
@@ -82,8 +81,8 @@ function slowly(data: Buffer, stop: AbortSignal, sent: { bytes: number }): Reada
 /** `inner`, noting per upload the offset up to which written bytes have been synced. */
 function watchSyncs(inner: ChunkStorage, synced: Map<string, number>): ChunkStorage {
   const watched = Object.create(inner) as ChunkStorage;
-  watched.openSink = async (id, durableOffset) => {
-    const sink = await inner.openSink(id, durableOffset);
+  watched.openSink = async (id, durableOffset, shape) => {
+    const sink = await inner.openSink(id, durableOffset, shape);
     let written = durableOffset;
     return {
       write: async (bytes, at) => {
@@ -125,7 +124,9 @@ export function uploadServiceContract(factory: StorageFactory): void {
       const session = await sessions.find(id);
       if (!session) throw new Error(`no session ${id}`);
       const storedLength = await storage.storedLength(id);
-      const stored = storedLength === undefined ? undefined : await collect(storage.read(id, 0, storedLength));
+      // object storage cannot read its parts back before completion: there the asset is compared
+      const readable = storedLength !== undefined && storage.readsWholeUploads;
+      const stored = readable ? await collect(storage.read(id, 0, storedLength)) : undefined;
       return {
         status: session.status,
         offset: session.uploadOffset,
@@ -209,7 +210,9 @@ export function uploadServiceContract(factory: StorageFactory): void {
       }
       const snap = await snapshotUpload(id);
       expect(Object.keys(snap.chunks)).to.deep.equal(['1', '2', '3']);
-      expect(snap.storedSha256).to.equal(sha256(source.subarray(0, source.length - 1)));
+      if (storage.readsWholeUploads) {
+        expect(snap.storedSha256).to.equal(sha256(source.subarray(0, source.length - 1)));
+      }
 
       // the last byte completes the upload, which becomes its asset under the same lock
       const asset = await finish(store, streamOf(source.subarray(source.length - 1)), id, source.length - 1);
@@ -252,7 +255,10 @@ export function uploadServiceContract(factory: StorageFactory): void {
       expect(snap.chunks).to.deep.equal(chunkDigests(source, C, 2 * C));
       // never beyond the bytes stored, and those bytes are the source's
       expect(snap.storedLength).to.be.at.least(snap.offset);
-      expect(sha256(await collect(storage.read(id, 0, snap.offset)))).to.equal(sha256(source.subarray(0, snap.offset)));
+      if (storage.readsWholeUploads) {
+        const stored = await collect(storage.read(id, 0, snap.offset));
+        expect(sha256(stored)).to.equal(sha256(source.subarray(0, snap.offset)));
+      }
 
       // and the upload resumes from there, in a fresh instance
       const resumed = newStore();
@@ -370,7 +376,7 @@ export function uploadServiceContract(factory: StorageFactory): void {
         expect(await storage.storedLength(id), 'the bytes became the asset').to.equal(undefined);
         const kept = await assets.find(asset.id);
         expect(kept?.sha256).to.equal(sha256(source));
-        const bytes = await readFile(storage.assetSource(asset.storagePath).path);
+        const bytes = await collect(storage.readAsset(asset.storagePath, 0, asset.size));
         expect(bytes.equals(source)).to.equal(true);
       });
     });
@@ -430,8 +436,12 @@ export function uploadServiceContract(factory: StorageFactory): void {
       const offset = a.value.session.uploadOffset;
       expect(offset).to.be.within(1, source.length - 1);
       expect(b.status === 'rejected' && isUploadError(b.reason) && b.reason.type).to.equal('offset_conflict');
-      const stored = await collect(storage.read(id, 0, offset));
-      expect(stored.equals(source.subarray(0, offset)), "only the first writer's bytes").to.equal(true);
+      if (storage.readsWholeUploads) {
+        const stored = await collect(storage.read(id, 0, offset));
+        expect(stored.equals(source.subarray(0, offset)), "only the first writer's bytes").to.equal(true);
+      }
+      const asset = await finish(store, streamOf(source.subarray(offset)), id, offset);
+      expect(asset.sha256, "the asset holds only the first writer's bytes").to.equal(sha256(source));
     });
 
     it('stores REST chunks in any order and several at once, and completes them into the asset', async () => {
