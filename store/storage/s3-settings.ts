@@ -1,0 +1,64 @@
+// How the object storage is reached and where our objects go: the S3 client built from the
+// validated settings (credentials given, or the AWS SDK's default chain), and the key scheme under
+// S3_PREFIX: multipart uploads are made straight into their asset's key,
+// {prefix}/assets/{owner}/{asset id}/{file name}, so finishing one is CompleteMultipartUpload alone.
+import { S3Client } from '@aws-sdk/client-s3';
+import { safeFilename, safeSegment } from './layout.js';
+
+export interface S3Settings {
+  bucket: string;
+  /** Key prefix without leading or trailing slash; empty for the bucket's root. */
+  prefix: string;
+  endpoint: string | undefined;
+  region: string;
+  forcePathStyle: boolean;
+  /** Given explicitly (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY); otherwise the SDK's default chain. */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** Local directory of the spool files (chunks not yet whole). */
+  spoolDir: string;
+}
+
+export function makeS3Client(settings: S3Settings): S3Client {
+  return new S3Client({
+    region: settings.region,
+    endpoint: settings.endpoint,
+    forcePathStyle: settings.forcePathStyle,
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+  });
+}
+
+/** `parts` joined under the prefix. */
+export function keyOf(prefix: string, ...parts: string[]): string {
+  return [prefix, ...parts].filter((part) => part.length > 0).join('/');
+}
+
+export function assetKey(prefix: string, ownerId: string, assetId: string, filename: string): string {
+  return keyOf(prefix, 'assets', safeSegment(ownerId), assetId, safeFilename(filename));
+}
+
+/**
+ * The asset id an upload gets on object storage: its own 32 hex digits written as a UUID, so the
+ * key chosen when its multipart upload begins is the key its asset has.
+ */
+export function assetIdOf(sessionId: string): string {
+  const h = sessionId;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Content-Disposition of a downloaded object: attachment, its name in ASCII and in UTF-8. */
+export function attachmentOf(filename: string): string {
+  const name = safeFilename(filename);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/** S3's "this multipart upload (or key) does not exist" errors, by name or status. */
+export function isMissing(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return (
+    e?.name === 'NoSuchUpload' ||
+    e?.name === 'NoSuchKey' ||
+    e?.name === 'NotFound' ||
+    e?.$metadata?.httpStatusCode === 404
+  );
+}

@@ -1,0 +1,210 @@
+// The object storage implementation of ChunkStorage (STORAGE=s3). Each upload is one S3 multipart
+// upload made at creation straight into its asset's key; chunk n is part n, every part but the
+// last exactly the chunk size. Bytes of a chunk not yet whole wait in a local spool file
+// (s3-spool.ts, s3-sink.ts); parts' ETags are kept in storage_uploads, so finishing is one
+// CompleteMultipartUpload with no ListParts and no copy. Parts cannot be read back before then:
+// only the spooled chunk is readable (`readsWholeUploads` is false).
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { StorageUpload } from '../../db/schema.js';
+import type { StorageUploadRepository } from '../../db/storage-upload-repository.js';
+import { UploadError } from '../errors.js';
+import { servedMediaType } from '../media-type.js';
+import type { ByteSource, ChunkSink, ChunkStorage, UploadShape } from './chunk-storage.js';
+import { assetIdOf, assetKey, attachmentOf, isMissing, type S3Settings } from './s3-settings.js';
+import { S3Sink, type S3SinkDeps, uploadPart } from './s3-sink.js';
+import { Spool } from './s3-spool.js';
+
+export class S3ChunkStorage implements ChunkStorage {
+  readonly readsWholeUploads = false;
+  readonly spool: Spool;
+  private readonly deps: S3SinkDeps;
+
+  constructor(
+    readonly client: S3Client,
+    readonly settings: S3Settings,
+    readonly rows: StorageUploadRepository,
+  ) {
+    this.spool = new Spool(settings.spoolDir);
+    this.deps = { client, bucket: settings.bucket, spool: this.spool, rows };
+  }
+
+  async create(id: string, shape: UploadShape): Promise<void> {
+    if (await this.rows.find(id)) throw new UploadError('storage_error', `upload ${id} already has its storage`);
+    const key = this.assetPath(shape.ownerId, this.assetIdFor(id), shape.filename);
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.settings.bucket,
+        Key: key,
+        ContentType: servedMediaType(shape.contentType),
+        ContentDisposition: attachmentOf(shape.filename),
+        Metadata: { 'upload-id': id },
+      }),
+    );
+    if (!created.UploadId) throw new Error(`S3 began a multipart upload for ${key} without an UploadId`);
+    await this.rows.insert({ sessionId: id, objectKey: key, uploadId: created.UploadId, chunkSize: shape.chunkSize });
+  }
+
+  async openSink(id: string, durableOffset: number, shape: UploadShape): Promise<ChunkSink> {
+    let row = await this.rows.find(id);
+    if (!row) {
+      // an empty upload may begin again; one that held acknowledged bytes may not
+      if (durableOffset > 0) throw new UploadError('storage_error', `the multipart upload of ${id} is gone`);
+      await this.create(id, shape);
+      row = await this.mustFind(id);
+    }
+    await this.spool.removeBelow(id, durableOffset, row.chunkSize);
+    return new S3Sink(this.deps, row, shape, durableOffset);
+  }
+
+  /** Only spooled bytes can be read: S3 gives no access to a multipart upload's parts. */
+  async *read(id: string, start: number, end: number): AsyncIterable<Buffer> {
+    if (end <= start) return;
+    const row = await this.mustFind(id);
+    const spooled = await this.spool.list(id);
+    for (let at = start; at < end; ) {
+      const chunkStart = Math.floor(at / row.chunkSize) * row.chunkSize;
+      const upTo = Math.min(end, chunkStart + row.chunkSize);
+      const entry = spooled.find((e) => e.chunkStart === chunkStart);
+      if (!entry || entry.chunkStart + entry.size < upTo) {
+        throw new UploadError(
+          'storage_error',
+          `bytes ${at}-${upTo - 1} of upload ${id} are in S3 parts, which cannot be read before the upload completes`,
+        );
+      }
+      yield* this.spool.read(id, chunkStart, at - chunkStart, upTo - chunkStart);
+      at = upTo;
+    }
+  }
+
+  sourceOf(id: string, chunkStart: number): ByteSource {
+    return { path: this.spool.path(id, chunkStart), from: chunkStart };
+  }
+
+  async storedLength(id: string): Promise<number | undefined> {
+    const row = await this.rows.find(id);
+    if (!row) return undefined;
+    let end = 0;
+    for (const [n, part] of Object.entries(row.parts)) end = Math.max(end, (Number(n) - 1) * row.chunkSize + part.size);
+    for (const entry of await this.spool.list(id)) end = Math.max(end, entry.chunkStart + entry.size);
+    return end;
+  }
+
+  async remove(id: string): Promise<void> {
+    const row = await this.rows.find(id);
+    if (row) {
+      await this.abort(row.objectKey, row.uploadId);
+      await this.rows.delete(id);
+    }
+    await this.spool.removeAll(id);
+  }
+
+  /** Aborts a multipart upload; one already gone is fine. */
+  async abort(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+
+  assetIdFor(sessionId: string): string {
+    return assetIdOf(sessionId);
+  }
+
+  assetPath(ownerId: string, assetId: string, filename: string): string {
+    return assetKey(this.settings.prefix, ownerId, assetId, filename);
+  }
+
+  async locate(id: string, assetPath: string): Promise<'upload' | 'asset' | undefined> {
+    if (await this.rows.find(id)) return 'upload';
+    return (await this.exists(assetPath)) ? 'asset' : undefined;
+  }
+
+  async promote(id: string, assetPath: string): Promise<void> {
+    const row = await this.rows.find(id);
+    if (!row) {
+      // a finalise that stopped after completing has nothing left to do
+      if (await this.exists(assetPath)) return;
+      throw new UploadError('storage_error', `data of upload ${id} is missing`);
+    }
+    if (row.objectKey !== assetPath) throw new Error(`upload ${id} was begun into ${row.objectKey}, not ${assetPath}`);
+    const parts = await this.sendSpooled(row);
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.settings.bucket,
+          Key: row.objectKey,
+          UploadId: row.uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (error) {
+      // completed by the attempt that crashed before forgetting the multipart upload
+      if (!isMissing(error) || !(await this.exists(assetPath))) throw error;
+    }
+    await this.rows.delete(id);
+    await this.spool.removeAll(id);
+  }
+
+  assetFile(_assetPath: string): undefined {
+    return undefined;
+  }
+
+  async *readAsset(assetPath: string, start: number, end: number): AsyncIterable<Buffer> {
+    if (end <= start) return;
+    const answer = await this.client.send(
+      new GetObjectCommand({ Bucket: this.settings.bucket, Key: assetPath, Range: `bytes=${start}-${end - 1}` }),
+    );
+    const body = answer.Body as AsyncIterable<Uint8Array> | undefined;
+    if (!body) throw new UploadError('storage_error', `S3 sent no body for ${assetPath}`);
+    for await (const block of body) yield Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+  }
+
+  async removeAsset(assetPath: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: assetPath }));
+  }
+
+  /**
+   * The parts to complete with: the chunks left in the spool (a last chunk whose length was not
+   * known while it arrived) are sent first; an empty upload sends one empty part, as S3 completes
+   * nothing without one.
+   */
+  private async sendSpooled(row: StorageUpload): Promise<{ PartNumber: number; ETag: string }[]> {
+    const numberOf = (chunkStart: number) => Math.floor(chunkStart / row.chunkSize) + 1;
+    const waiting = (await this.spool.list(row.sessionId)).filter(
+      (e) => !(String(numberOf(e.chunkStart)) in row.parts),
+    );
+    for (const entry of waiting) await uploadPart(this.deps, row, entry.chunkStart, entry.size);
+    if (Object.keys(row.parts).length === 0 && waiting.length === 0) await uploadPart(this.deps, row, 0, 0);
+    const parts = (await this.mustFind(row.sessionId)).parts;
+    return Object.entries(parts)
+      .map(([n, part]) => ({ PartNumber: Number(n), ETag: part.etag }))
+      .sort((a, b) => a.PartNumber - b.PartNumber);
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+
+  private async mustFind(id: string): Promise<StorageUpload> {
+    const row = await this.rows.find(id);
+    if (!row) throw new UploadError('storage_error', `the multipart upload of ${id} is gone`);
+    return row;
+  }
+}
