@@ -84,6 +84,8 @@ export class Metrics {
     this.cleanupDuration.observe(report.ms / 1000);
     this.cleanupRemoved.inc({ kind: 'expired_sessions' }, report.expired);
     this.cleanupRemoved.inc({ kind: 'quarantine_expired' }, report.quarantinePurged);
+    this.cleanupRemoved.inc({ kind: 'multipart_aborted' }, report.multipartAborted);
+    this.cleanupRemoved.inc({ kind: 'spool_removed' }, report.spoolsRemoved);
     this.cleanupQuarantined.inc({ kind: 'orphan_upload_files' }, report.orphanUploadFiles);
     this.cleanupQuarantined.inc({ kind: 'orphan_asset_dirs' }, report.orphanAssetDirs);
   }

@@ -30,6 +30,14 @@ export function uploadShape(session: UploadSession, length = session.uploadLengt
   return { ownerId, filename, contentType, chunkSize, length };
 }
 
+/** What a storage's own sweep removed (see `sweepLeftovers`). */
+export interface LeftoverReport {
+  /** Multipart uploads aborted: leftovers no live session explains. */
+  aborted: number;
+  /** Spool directories of uploads no longer receiving, deleted. */
+  spoolsRemoved: number;
+}
+
 export interface ChunkSink {
   /** Writes `bytes`, one after the other, at offset `at` of the upload; never across a chunk's end. */
   write(bytes: Buffer[], at: number): Promise<void>;
@@ -77,4 +85,9 @@ export interface ChunkStorage {
   readAsset(assetPath: string, start: number, end: number): AsyncIterable<Buffer>;
   /** Deletes an asset's bytes. */
   removeAsset(assetPath: string): Promise<void>;
+  /**
+   * Removes what this storage holds for uploads that `live` does not name, older than `olderThan`
+   * (object storage: multipart uploads and spool files). Local files have the quarantine instead.
+   */
+  sweepLeftovers?(live: (ids: string[]) => Promise<Set<string>>, olderThan: Date): Promise<LeftoverReport>;
 }

@@ -17,10 +17,11 @@ import type { StorageUpload } from '../../db/schema.js';
 import type { StorageUploadRepository } from '../../db/storage-upload-repository.js';
 import { UploadError } from '../errors.js';
 import { servedMediaType } from '../media-type.js';
-import type { ByteSource, ChunkSink, ChunkStorage, UploadShape } from './chunk-storage.js';
+import type { ByteSource, ChunkSink, ChunkStorage, LeftoverReport, UploadShape } from './chunk-storage.js';
 import { assetIdOf, assetKey, attachmentOf, isMissing, type S3Settings } from './s3-settings.js';
 import { S3Sink, type S3SinkDeps, uploadPart } from './s3-sink.js';
 import { Spool } from './s3-spool.js';
+import { type LiveUploads, sweepS3Leftovers } from './s3-sweep.js';
 
 export class S3ChunkStorage implements ChunkStorage {
   readonly readsWholeUploads = false;
@@ -154,6 +155,10 @@ export class S3ChunkStorage implements ChunkStorage {
     }
     await this.rows.delete(id);
     await this.spool.removeAll(id);
+  }
+
+  sweepLeftovers(live: LiveUploads, olderThan: Date): Promise<LeftoverReport> {
+    return sweepS3Leftovers(this, live, olderThan);
   }
 
   assetFile(_assetPath: string): undefined {
