@@ -12,7 +12,7 @@ import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { sha256, tempDir } from '../../helpers/files.js';
 import { StorageApi, uniqueOwner } from '../../helpers/rest.js';
 import { multipartUploads, s3ClientFor, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
-import { startTestServer, startTestServerAt, type TestServer } from '../../helpers/server.js';
+import { startTestServerAt, type TestServer } from '../../helpers/server.js';
 import { tusUploadSource } from '../../helpers/tus.js';
 import { createUpload, headOffset, patchUpload } from '../../helpers/tus-http.js';
 import { waitFor } from '../../helpers/wait.js';
