@@ -30,7 +30,7 @@ function requestedRange(res: Response, asset: Asset): { start: number; end: numb
 export async function streamAsset(storage: ChunkStorage, asset: Asset, res: Response): Promise<void> {
   res.setHeader('Accept-Ranges', 'bytes');
   const inm = res.req.headers['if-none-match'];
-  if (inm !== undefined && inm.split(',').some((tag) => tag.trim() === `"${asset.sha256}"` || tag.trim() === '*')) {
+  if (inm?.split(',').some((tag) => tag.trim() === `"${asset.sha256}"` || tag.trim() === '*')) {
     res.status(304).end();
     return;
   }
