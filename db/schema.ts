@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -172,6 +173,8 @@ export const storageUploads = pgTable('storage_uploads', {
   // parts 1..n-1 are exactly this size: where each part lies in the upload
   chunkSize: integer('chunk_size').notNull(),
   parts: jsonb('parts').$type<StoredParts>().notNull().default({}),
+  // completed into its object to be read back (a part of a tus concatenation), not yet an asset
+  sealed: boolean('sealed').notNull().default(false),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -34,6 +34,10 @@ export class StorageUploadRepository {
       .where(eq(storageUploads.sessionId, sessionId));
   }
 
+  async markSealed(sessionId: string): Promise<void> {
+    await this.db.update(storageUploads).set({ sealed: true }).where(eq(storageUploads.sessionId, sessionId));
+  }
+
   async delete(sessionId: string): Promise<void> {
     await this.db.delete(storageUploads).where(eq(storageUploads.sessionId, sessionId));
   }

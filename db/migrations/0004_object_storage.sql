@@ -4,5 +4,6 @@ CREATE TABLE "storage_uploads" (
 	"upload_id" text NOT NULL,
 	"chunk_size" integer NOT NULL,
 	"parts" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"sealed" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );

@@ -65,6 +65,11 @@ export interface ChunkStorage {
   sourceOf(id: string, chunkStart: number): ByteSource;
   /** Bytes the upload's storage holds (undefined: it has none), for repair after a crash. */
   storedLength(id: string): Promise<number | undefined>;
+  /**
+   * Makes a fully received upload's bytes readable by `read` before it is joined into another
+   * (tus concatenation); only storages that cannot read uploads in progress need it.
+   */
+  seal?(id: string): Promise<void>;
   /** Deletes an upload's bytes (an object store aborts its multipart upload); nothing to delete is fine. */
   remove(id: string): Promise<void>;
 

@@ -65,10 +65,14 @@ export class S3ChunkStorage implements ChunkStorage {
     return new S3Sink(this.deps, row, shape, durableOffset);
   }
 
-  /** Only spooled bytes can be read: S3 gives no access to a multipart upload's parts. */
+  /** Only spooled bytes, or a sealed upload's, can be read: S3 gives no access to parts. */
   async *read(id: string, start: number, end: number): AsyncIterable<Buffer> {
     if (end <= start) return;
     const row = await this.mustFind(id);
+    if (row.sealed) {
+      yield* this.readAsset(row.objectKey, start, end);
+      return;
+    }
     const spooled = await this.spool.list(id);
     for (let at = start; at < end; ) {
       const chunkStart = Math.floor(at / row.chunkSize) * row.chunkSize;
@@ -101,7 +105,9 @@ export class S3ChunkStorage implements ChunkStorage {
   async remove(id: string): Promise<void> {
     const row = await this.rows.find(id);
     if (row) {
-      await this.abort(row.objectKey, row.uploadId);
+      // a sealed upload's object is its own, never an asset's: an asset's row has no storage row
+      if (row.sealed) await this.removeAsset(row.objectKey);
+      else await this.abort(row.objectKey, row.uploadId);
       await this.rows.delete(id);
     }
     await this.spool.removeAll(id);
@@ -139,6 +145,25 @@ export class S3ChunkStorage implements ChunkStorage {
       throw new UploadError('storage_error', `data of upload ${id} is missing`);
     }
     if (row.objectKey !== assetPath) throw new Error(`upload ${id} was begun into ${row.objectKey}, not ${assetPath}`);
+    if (!row.sealed) await this.complete(row);
+    await this.rows.delete(id);
+    await this.spool.removeAll(id);
+  }
+
+  /**
+   * Makes a fully received upload readable (a part of a tus concatenation, read to be joined): its
+   * multipart upload is completed into its object, which `read` then serves; `remove` deletes it.
+   */
+  async seal(id: string): Promise<void> {
+    const row = await this.mustFind(id);
+    if (row.sealed) return;
+    await this.complete(row);
+    await this.rows.markSealed(id);
+    await this.spool.removeAll(id);
+  }
+
+  /** CompleteMultipartUpload with the recorded parts (the spooled last chunk sent first). */
+  private async complete(row: StorageUpload): Promise<void> {
     const parts = await this.sendSpooled(row);
     try {
       await this.client.send(
@@ -150,11 +175,9 @@ export class S3ChunkStorage implements ChunkStorage {
         }),
       );
     } catch (error) {
-      // completed by the attempt that crashed before forgetting the multipart upload
-      if (!isMissing(error) || !(await this.exists(assetPath))) throw error;
+      // completed by an attempt that crashed before recording so
+      if (!isMissing(error) || !(await this.exists(row.objectKey))) throw error;
     }
-    await this.rows.delete(id);
-    await this.spool.removeAll(id);
   }
 
   sweepLeftovers(live: LiveUploads, olderThan: Date): Promise<LeftoverReport> {

@@ -1,7 +1,7 @@
 // End to end on object storage (STORAGE=s3, a real S3 gateway, skipped without S3_ENDPOINT): a real
 // server over real HTTP takes uploads from tus-js-client (one PATCH, 5 MiB PATCHes, and 1 MiB
 // PATCHes that end inside chunks and so go through the spool) and from the REST chunk routes
-// (shuffled chunks, 4 in flight), at the sizes where chunking has edges: 0 B, 1 B, exactly one
+// (shuffled chunks, 4 in flight) and tus-js-client's parallel uploads (concatenation), at the sizes where chunking has edges: 0 B, 1 B, exactly one
 // chunk, one chunk and a byte, a few chunks. Each asset downloads byte-identical, whole and by
 // Range, is one object at its asset key with its Content-Type, and leaves no multipart upload and
 // no spool file behind.
@@ -13,7 +13,14 @@ import { expect } from 'chai';
 import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { sha256, tempDir } from '../../helpers/files.js';
 import { chunkNumbers, chunkOf, runPool, StorageApi, shuffled, uniqueOwner } from '../../helpers/rest.js';
-import { multipartUploads, s3ClientFor, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import {
+  multipartUploads,
+  objectKeys,
+  s3ClientFor,
+  s3ServerEnv,
+  s3TestSettings,
+  s3Unavailable,
+} from '../../helpers/s3.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tusUploadSource } from '../../helpers/tus.js';
 
@@ -87,6 +94,26 @@ describe('uploads on S3, end to end', function () {
         await expectStored(result.assetId, data, 'application/x-test');
       });
     }
+  }
+
+  for (const size of [SIZES.chunkAndOne, 4 * C + 3]) {
+    it(`tus-js-client, parallelUploads 4 (concatenation, parts sealed and read back): ${size} bytes`, async () => {
+      const data = randomBytes(size);
+      const result = await tusUploadSource(server.tusUrl, data, {
+        owner,
+        parallelUploads: 4,
+        // tus-js-client refuses uploadSize with parallelUploads; a Buffer source knows its size
+        uploadSize: null,
+        metadata: { filename: `parallel-${size}.bin`, filetype: 'application/x-test' },
+      });
+      await expectStored(result.assetId, data, 'application/x-test');
+      // the parts' own objects, sealed to be read back, are gone: every object left is an asset
+      const api = new StorageApi(server.url, owner);
+      for (const key of await objectKeys(client, settings)) {
+        const assetId = key.split('/')[3] ?? '';
+        expect((await api.assetRaw(assetId)).status, `${key} is an asset's object`).to.equal(200);
+      }
+    });
   }
 
   for (const size of [SIZES.one, SIZES.chunk, SIZES.chunkAndOne, SIZES.few]) {

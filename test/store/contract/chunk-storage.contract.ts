@@ -91,6 +91,20 @@ export function chunkStorageContract(factory: StorageFactory): void {
       await storage.remove(upload);
     });
 
+    it('reads a fully received upload back whole once sealed (a part to be joined), and removes it', async () => {
+      const upload = id();
+      const source = randomBytes(C + 4321);
+      await storage.create(upload, shapeOf(source.length));
+      await writeInPieces(upload, source, [0, C + 100, source.length], shapeOf(source.length));
+      await storage.seal?.(upload);
+      await storage.seal?.(upload);
+      expect((await collect(storage.read(upload, 0, source.length))).equals(source)).to.equal(true);
+      const across = await collect(storage.read(upload, C - 3, C + 3));
+      expect(across.equals(source.subarray(C - 3, C + 3))).to.equal(true);
+      await storage.remove(upload);
+      expect(await storage.storedLength(upload)).to.equal(undefined);
+    });
+
     it('refuses to create an upload twice', async () => {
       const upload = id();
       await storage.create(upload, shapeOf(10));
