@@ -3,6 +3,8 @@
 // S3_PREFIX: multipart uploads are made straight into their asset's key,
 // {prefix}/assets/{owner}/{asset id}/{file name}, so finishing one is CompleteMultipartUpload alone.
 import { S3Client } from '@aws-sdk/client-s3';
+import { UploadError } from '../errors.js';
+import type { UploadShape } from './chunk-storage.js';
 import { safeFilename, safeSegment } from './layout.js';
 
 export interface S3Settings {
@@ -60,5 +62,16 @@ export function isMissing(error: unknown): boolean {
     e?.name === 'NoSuchKey' ||
     e?.name === 'NotFound' ||
     e?.$metadata?.httpStatusCode === 404
+  );
+}
+
+/** S3's limit on the parts of one multipart upload. */
+export const MAX_PARTS = 10_000;
+
+export function tooManyParts(shape: UploadShape): UploadError {
+  const most = MAX_PARTS * shape.chunkSize;
+  return new UploadError(
+    'payload_too_large',
+    `on object storage an upload has at most ${MAX_PARTS} chunks of ${shape.chunkSize} bytes (${most} bytes); ask for a larger chunk_size`,
   );
 }

@@ -9,6 +9,7 @@ import type { StorageUpload } from '../../db/schema.js';
 import type { StorageUploadRepository } from '../../db/storage-upload-repository.js';
 import { writeAllAt } from '../write/positional-write.js';
 import type { ChunkSink, UploadShape } from './chunk-storage.js';
+import { MAX_PARTS, tooManyParts } from './s3-settings.js';
 import type { Spool } from './s3-spool.js';
 
 export interface S3SinkDeps {
@@ -43,6 +44,8 @@ export class S3Sink implements ChunkSink {
     if (count === 0) return;
     const { chunkSize } = this.shape;
     const chunkStart = Math.floor(at / chunkSize) * chunkSize;
+    // an upload of deferred length may run past what one multipart upload can hold
+    if (chunkStart / chunkSize >= MAX_PARTS) throw tooManyParts(this.shape);
     const chunk = await this.chunkAt(chunkStart);
     await writeAllAt(chunk.handle, bytes, at - chunkStart);
     chunk.filled = Math.max(chunk.filled, at - chunkStart + count);

@@ -18,7 +18,15 @@ import type { StorageUploadRepository } from '../../db/storage-upload-repository
 import { UploadError } from '../errors.js';
 import { servedMediaType } from '../media-type.js';
 import type { ByteSource, ChunkSink, ChunkStorage, LeftoverReport, UploadShape } from './chunk-storage.js';
-import { assetIdOf, assetKey, attachmentOf, isMissing, type S3Settings } from './s3-settings.js';
+import {
+  assetIdOf,
+  assetKey,
+  attachmentOf,
+  isMissing,
+  MAX_PARTS,
+  type S3Settings,
+  tooManyParts,
+} from './s3-settings.js';
 import { S3Sink, type S3SinkDeps, uploadPart } from './s3-sink.js';
 import { Spool } from './s3-spool.js';
 import { type LiveUploads, sweepS3Leftovers } from './s3-sweep.js';
@@ -38,6 +46,7 @@ export class S3ChunkStorage implements ChunkStorage {
   }
 
   async create(id: string, shape: UploadShape): Promise<void> {
+    if (shape.length !== undefined && Math.ceil(shape.length / shape.chunkSize) > MAX_PARTS) throw tooManyParts(shape);
     if (await this.rows.find(id)) throw new UploadError('storage_error', `upload ${id} already has its storage`);
     const key = this.assetPath(shape.ownerId, this.assetIdFor(id), shape.filename);
     const created = await this.client.send(
