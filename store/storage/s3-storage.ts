@@ -71,7 +71,27 @@ export class S3ChunkStorage implements ChunkStorage {
       row = await this.mustFind(id);
     }
     await this.spool.removeBelow(id, durableOffset, row.chunkSize);
+    await this.assertSpooled(row, durableOffset);
     return new S3Sink(this.deps, row, shape, durableOffset);
+  }
+
+  /**
+   * An upload that stopped inside a chunk resumes only where that chunk's first bytes are spooled.
+   * On another instance they are not: continuing there would send a part missing them, and setting
+   * the offset back would leave the first instance's spool stale, so the request is refused.
+   */
+  private async assertSpooled(row: StorageUpload, durableOffset: number): Promise<void> {
+    const inside = durableOffset % row.chunkSize;
+    if (inside === 0) return;
+    const chunkStart = durableOffset - inside;
+    const entry = (await this.spool.list(row.sessionId)).find((e) => e.chunkStart === chunkStart);
+    if (entry && entry.size >= inside) return;
+    const n = chunkStart / row.chunkSize + 1;
+    throw new UploadError(
+      'unavailable',
+      `the first ${inside} bytes of chunk ${n} of upload ${row.sessionId} are spooled on another instance; ` +
+        'send the requests of an upload to the instance that received its last bytes',
+    );
   }
 
   /** Only spooled bytes, or a sealed upload's, can be read: S3 gives no access to parts. */
