@@ -63,8 +63,12 @@ export function s3ServerEnv(settings: S3Settings): Record<string, string> {
     S3_FORCE_PATH_STYLE: String(settings.forcePathStyle),
     S3_ACCESS_KEY_ID: settings.credentials?.accessKeyId ?? '',
     S3_SECRET_ACCESS_KEY: settings.credentials?.secretAccessKey ?? '',
+    // the AWS SDK's own settings the gateway asks for (read by the SDK in a child process too)
+    ...Object.fromEntries(SDK_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
   };
 }
+
+const SDK_SETTINGS = ['AWS_REQUEST_CHECKSUM_CALCULATION', 'AWS_RESPONSE_CHECKSUM_VALIDATION'];
 
 /** Keys of the objects under the prefix. */
 export async function objectKeys(client: S3Client, settings: S3Settings): Promise<string[]> {
