@@ -18,6 +18,7 @@ import type { StorageUploadRepository } from '../../db/storage-upload-repository
 import { UploadError } from '../errors.js';
 import { servedMediaType } from '../media-type.js';
 import type { ByteSource, ChunkSink, ChunkStorage, LeftoverReport, UploadShape } from './chunk-storage.js';
+import { S3Requests } from './s3-requests.js';
 import {
   assetIdOf,
   assetKey,
@@ -34,6 +35,8 @@ import { type LiveUploads, sweepS3Leftovers } from './s3-sweep.js';
 export class S3ChunkStorage implements ChunkStorage {
   readonly readsWholeUploads = false;
   readonly spool: Spool;
+  /** Every S3 request made, for metrics. */
+  readonly requests: S3Requests;
   private readonly deps: S3SinkDeps;
 
   constructor(
@@ -42,6 +45,7 @@ export class S3ChunkStorage implements ChunkStorage {
     readonly rows: StorageUploadRepository,
   ) {
     this.spool = new Spool(settings.spoolDir);
+    this.requests = new S3Requests(client);
     this.deps = { client, bucket: settings.bucket, spool: this.spool, rows };
   }
 

@@ -135,4 +135,16 @@ describe('uploads on S3, end to end', function () {
       await expectStored(asset.asset_id, data, 'video/mp4');
     });
   }
+
+  it('counts its S3 requests by operation and outcome, and the bytes sent, in /metrics', async () => {
+    const data = randomBytes(C + 7);
+    const result = await tusUploadSource(server.tusUrl, data, { owner, metadata: { filename: 'metrics.bin' } });
+    await expectStored(result.assetId, data, 'application/octet-stream');
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (series: string) => Number(text.match(new RegExp(`^${series} (\\S+)$`, 'm'))?.[1] ?? 'NaN');
+    expect(value('upload_s3_requests_total{operation="UploadPart",outcome="ok"}')).to.be.at.least(2);
+    expect(value('upload_s3_requests_total{operation="CompleteMultipartUpload",outcome="ok"}')).to.be.at.least(1);
+    expect(value('upload_s3_request_duration_seconds_count{operation="CreateMultipartUpload"}')).to.be.at.least(1);
+    expect(value('upload_s3_bytes_sent_total'), 'every part of this file run').to.be.at.least(data.length);
+  });
 });
