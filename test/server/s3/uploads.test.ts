@@ -81,6 +81,7 @@ describe('uploads on S3, end to end', function () {
     ['one PATCH', undefined, Object.values(SIZES)],
     ['5 MiB PATCHes', 5 * MiB, [SIZES.chunkAndOne, SIZES.few]],
     ['1 MiB PATCHes, ending inside chunks', MiB, [SIZES.chunkAndOne, SIZES.few]],
+    ['32 MiB PATCHes, each spanning chunks and ending inside one', 32 * MiB, [40 * MiB + 3]],
   ];
   for (const [label, chunkSize, sizes] of tusCases) {
     for (const size of sizes) {
