@@ -1,5 +1,6 @@
 // Where the bytes go (STORAGE): local files under DATA_DIR (the default), or an S3-compatible
-// object store (STORAGE=s3 with S3_BUCKET, S3_PREFIX, S3_ENDPOINT, S3_REGION, S3_FORCE_PATH_STYLE).
+// object store (STORAGE=s3 with S3_BUCKET, S3_PREFIX, S3_ENDPOINT, S3_REGION, S3_FORCE_PATH_STYLE,
+// and S3_PRESIGNED_DOWNLOADS for downloads by redirect to a presigned URL).
 // Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, profiles, instance roles),
 // or from S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY when both are set.
 import path from 'node:path';
@@ -27,6 +28,7 @@ const StorageSchema = z.object({
     .optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_FORCE_PATH_STYLE: flag('S3_FORCE_PATH_STYLE', false),
+  S3_PRESIGNED_DOWNLOADS: flag('S3_PRESIGNED_DOWNLOADS', false),
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
 });
@@ -60,6 +62,7 @@ export function storageConfig(
       forcePathStyle: e.S3_FORCE_PATH_STYLE,
       credentials,
       spoolDir: path.join(dataDir, 'spool'),
+      presignedDownloads: e.S3_PRESIGNED_DOWNLOADS,
     },
   };
 }

@@ -88,6 +88,11 @@ export interface ChunkStorage {
   assetFile(assetPath: string): string | undefined;
   /** Bytes [start, end) of an asset, streamed. */
   readAsset(assetPath: string, start: number, end: number): AsyncIterable<Buffer>;
+  /**
+   * A short-lived URL the asset can be downloaded from directly, with these response headers, when
+   * the storage offers them (S3 with S3_PRESIGNED_DOWNLOADS); undefined: stream it through.
+   */
+  downloadUrl?(assetPath: string, response: { contentType: string; disposition: string }): Promise<string | undefined>;
   /** Deletes an asset's bytes. */
   removeAsset(assetPath: string): Promise<void>;
   /**

@@ -18,6 +18,8 @@ export interface S3Settings {
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** Local directory of the spool files (chunks not yet whole). */
   spoolDir: string;
+  /** Downloads answer with a redirect to a short-lived presigned URL (S3_PRESIGNED_DOWNLOADS). */
+  presignedDownloads: boolean;
 }
 
 export function makeS3Client(settings: S3Settings): S3Client {
@@ -45,13 +47,6 @@ export function assetKey(prefix: string, ownerId: string, assetId: string, filen
 export function assetIdOf(sessionId: string): string {
   const h = sessionId;
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-/** Content-Disposition of a downloaded object: attachment, its name in ASCII and in UTF-8. */
-export function attachmentOf(filename: string): string {
-  const name = safeFilename(filename);
-  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 /** S3's "this multipart upload (or key) does not exist" errors, by name or status. */

@@ -13,24 +13,20 @@ import {
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { StorageUpload } from '../../db/schema.js';
 import type { StorageUploadRepository } from '../../db/storage-upload-repository.js';
 import { UploadError } from '../errors.js';
 import { servedMediaType } from '../media-type.js';
 import type { ByteSource, ChunkSink, ChunkStorage, LeftoverReport, UploadShape } from './chunk-storage.js';
+import { attachmentOf } from './layout.js';
 import { S3Requests } from './s3-requests.js';
-import {
-  assetIdOf,
-  assetKey,
-  attachmentOf,
-  isMissing,
-  MAX_PARTS,
-  type S3Settings,
-  tooManyParts,
-} from './s3-settings.js';
+import { assetIdOf, assetKey, isMissing, MAX_PARTS, type S3Settings, tooManyParts } from './s3-settings.js';
 import { S3Sink, type S3SinkDeps, uploadPart } from './s3-sink.js';
 import { Spool } from './s3-spool.js';
 import { type LiveUploads, sweepS3Leftovers } from './s3-sweep.js';
+
+const PRESIGNED_TTL_SECONDS = 300;
 
 export class S3ChunkStorage implements ChunkStorage {
   readonly readsWholeUploads = false;
@@ -229,6 +225,21 @@ export class S3ChunkStorage implements ChunkStorage {
     const body = answer.Body as AsyncIterable<Uint8Array> | undefined;
     if (!body) throw new UploadError('storage_error', `S3 sent no body for ${assetPath}`);
     for await (const block of body) yield Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+  }
+
+  /** A presigned GET valid for five minutes: long enough to start, too short to pass around. */
+  async downloadUrl(
+    assetPath: string,
+    response: { contentType: string; disposition: string },
+  ): Promise<string | undefined> {
+    if (!this.settings.presignedDownloads) return undefined;
+    const get = new GetObjectCommand({
+      Bucket: this.settings.bucket,
+      Key: assetPath,
+      ResponseContentType: response.contentType,
+      ResponseContentDisposition: response.disposition,
+    });
+    return getSignedUrl(this.client, get, { expiresIn: PRESIGNED_TTL_SECONDS });
   }
 
   async removeAsset(assetPath: string): Promise<void> {

@@ -34,6 +34,7 @@ export function s3TestSettings(dataDir: string): S3Settings {
     forcePathStyle: process.env.S3_FORCE_PATH_STYLE !== 'false',
     credentials: key && secret ? { accessKeyId: key, secretAccessKey: secret } : undefined,
     spoolDir: path.join(dataDir, 'spool'),
+    presignedDownloads: false,
   };
 }
 
@@ -61,6 +62,7 @@ export function s3ServerEnv(settings: S3Settings): Record<string, string> {
     S3_ENDPOINT: settings.endpoint ?? '',
     S3_REGION: settings.region,
     S3_FORCE_PATH_STYLE: String(settings.forcePathStyle),
+    S3_PRESIGNED_DOWNLOADS: String(settings.presignedDownloads),
     S3_ACCESS_KEY_ID: settings.credentials?.accessKeyId ?? '',
     S3_SECRET_ACCESS_KEY: settings.credentials?.secretAccessKey ?? '',
     // the AWS SDK's own settings the gateway asks for (read by the SDK in a child process too)
