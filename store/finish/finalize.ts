@@ -111,10 +111,10 @@ async function promoteVerified(
     (await hashes.runningDigest(id, length)) ?? (local ? await hashes.hashFile(local, 0, length) : undefined);
   if (before !== undefined) {
     await assertDeclaredDigest(deps, session, before);
-    await storage.promote(id, storagePath);
+    await storage.promote(id, storagePath, length);
     return before;
   }
-  await storage.promote(id, storagePath);
+  await storage.promote(id, storagePath, length);
   const digest = sha256();
   for await (const block of storage.readAsset(storagePath, 0, length)) digest.update(block);
   const after = digest.digest('hex');

@@ -69,7 +69,7 @@ export interface ChunkStorage {
    * Makes a fully received upload's bytes readable by `read` before it is joined into another
    * (tus concatenation); only storages that cannot read uploads in progress need it.
    */
-  seal?(id: string): Promise<void>;
+  seal?(id: string, length: number): Promise<void>;
   /** Deletes an upload's bytes (an object store aborts its multipart upload); nothing to delete is fine. */
   remove(id: string): Promise<void>;
 
@@ -82,8 +82,11 @@ export interface ChunkStorage {
    * finalise that stopped after its promotion); undefined when in neither.
    */
   locate(id: string, assetPath: string): Promise<'upload' | 'asset' | undefined>;
-  /** Moves the upload's bytes into the asset, durably; a repeat after the move does nothing. */
-  promote(id: string, assetPath: string): Promise<void>;
+  /**
+   * Moves the upload's `length` bytes into the asset, durably; a repeat after the move does
+   * nothing. Bytes stored past `length` (a request that failed after writing them) are left out.
+   */
+  promote(id: string, assetPath: string, length: number): Promise<void>;
   /** The local file of an asset, when it is one (hashing on the worker, sendfile downloads). */
   assetFile(assetPath: string): string | undefined;
   /** Bytes [start, end) of an asset, streamed. */

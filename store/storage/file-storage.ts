@@ -80,11 +80,21 @@ export class FileChunkStorage implements ChunkStorage {
     return (await exists(this.layout.resolve(assetPath))) ? 'asset' : undefined;
   }
 
-  async promote(id: string, assetPath: string): Promise<void> {
+  /** A rename, after cutting bytes a failed request left past the length (made durable first). */
+  async promote(id: string, assetPath: string, length: number): Promise<void> {
     const source = this.layout.uploadPath(id);
     const target = this.layout.resolve(assetPath);
     // a finalise that stopped after its rename has nothing left to move
     if (!(await exists(source)) && (await exists(target))) return;
+    if ((await stat(source)).size > length) {
+      const handle = await open(source, 'r+');
+      try {
+        await handle.truncate(length);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    }
     await mkdir(path.dirname(target), { recursive: true });
     await rename(source, target);
     // all three at once: the file system commits them together rather than one after another

@@ -166,7 +166,7 @@ export class S3ChunkStorage implements ChunkStorage {
     return (await this.exists(assetPath)) ? 'asset' : undefined;
   }
 
-  async promote(id: string, assetPath: string): Promise<void> {
+  async promote(id: string, assetPath: string, length: number): Promise<void> {
     const row = await this.rows.find(id);
     if (!row) {
       // a finalise that stopped after completing has nothing left to do
@@ -174,7 +174,7 @@ export class S3ChunkStorage implements ChunkStorage {
       throw new UploadError('storage_error', `data of upload ${id} is missing`);
     }
     if (row.objectKey !== assetPath) throw new Error(`upload ${id} was begun into ${row.objectKey}, not ${assetPath}`);
-    if (!row.sealed) await this.complete(row);
+    if (!row.sealed) await this.complete(row, length);
     await this.rows.delete(id);
     await this.spool.removeAll(id);
   }
@@ -183,17 +183,17 @@ export class S3ChunkStorage implements ChunkStorage {
    * Makes a fully received upload readable (a part of a tus concatenation, read to be joined): its
    * multipart upload is completed into its object, which `read` then serves; `remove` deletes it.
    */
-  async seal(id: string): Promise<void> {
+  async seal(id: string, length: number): Promise<void> {
     const row = await this.mustFind(id);
     if (row.sealed) return;
-    await this.complete(row);
+    await this.complete(row, length);
     await this.rows.markSealed(id);
     await this.spool.removeAll(id);
   }
 
   /** CompleteMultipartUpload with the recorded parts (the spooled last chunk sent first). */
-  private async complete(row: StorageUpload): Promise<void> {
-    const parts = await this.sendSpooled(row);
+  private async complete(row: StorageUpload, length: number): Promise<void> {
+    const parts = await this.sendSpooled(row, length);
     try {
       await this.client.send(
         new CompleteMultipartUploadCommand({
@@ -247,21 +247,27 @@ export class S3ChunkStorage implements ChunkStorage {
   }
 
   /**
-   * The parts to complete with: the chunks left in the spool (a last chunk whose length was not
-   * known while it arrived) are sent first; an empty upload sends one empty part, as S3 completes
-   * nothing without one.
+   * The parts to complete an upload of `length` bytes with, exactly parts 1..n: a chunk found
+   * whole in the spool is sent from there (a last chunk whose length was unknown while it arrived;
+   * bytes past the length, from a request that failed, are left out); any other must have its part
+   * recorded at its exact size. A part recorded past the length is not used. An empty upload
+   * sends one empty part, as S3 completes nothing without one.
    */
-  private async sendSpooled(row: StorageUpload): Promise<{ PartNumber: number; ETag: string }[]> {
-    const numberOf = (chunkStart: number) => Math.floor(chunkStart / row.chunkSize) + 1;
-    const waiting = (await this.spool.list(row.sessionId)).filter(
-      (e) => !(String(numberOf(e.chunkStart)) in row.parts),
-    );
-    for (const entry of waiting) await uploadPart(this.deps, row, entry.chunkStart, entry.size);
-    if (Object.keys(row.parts).length === 0 && waiting.length === 0) await uploadPart(this.deps, row, 0, 0);
+  private async sendSpooled(row: StorageUpload, length: number): Promise<{ PartNumber: number; ETag: string }[]> {
+    const spooled = await this.spool.list(row.sessionId);
+    const count = Math.max(1, Math.ceil(length / row.chunkSize));
+    for (let n = 1; n <= count; n++) {
+      const chunkStart = (n - 1) * row.chunkSize;
+      const size = Math.min(row.chunkSize, length - chunkStart);
+      const entry = spooled.find((e) => e.chunkStart === chunkStart);
+      if ((entry && entry.size >= size) || (length === 0 && !row.parts['1'])) {
+        await uploadPart(this.deps, row, chunkStart, size);
+      } else if (row.parts[String(n)]?.size !== size) {
+        throw new UploadError('storage_error', `part ${n} of upload ${row.sessionId} is missing from S3 and the spool`);
+      }
+    }
     const parts = (await this.mustFind(row.sessionId)).parts;
-    return Object.entries(parts)
-      .map(([n, part]) => ({ PartNumber: Number(n), ETag: part.etag }))
-      .sort((a, b) => a.PartNumber - b.PartNumber);
+    return Array.from({ length: count }, (_, i) => ({ PartNumber: i + 1, ETag: parts[String(i + 1)]?.etag ?? '' }));
   }
 
   private async exists(key: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // What is particular to the S3 storage, against a real gateway (skipped without S3_ENDPOINT):
 // each whole chunk becomes its part with its ETag recorded as S3 sent it, every part but the last
-// exactly the chunk size; bytes of a chunk not yet whole stay in the spool, not in S3; and an
+// exactly the chunk size; bytes of a chunk not yet whole stay in the spool, not in S3; completing
+// uses exactly the parts the length covers, at their sizes; and an
 // upload needing more than S3's 10,000 parts is refused when it is created.
 import { randomBytes } from 'node:crypto';
 import { ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -13,6 +14,7 @@ import { S3ChunkStorage } from '../../store/storage/s3-storage.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { s3ClientFor, s3TestSettings, s3Unavailable } from '../helpers/s3.js';
 import { sharedDatabase } from '../helpers/server.js';
+import { collect } from './contract/storage-factories.js';
 
 const C = 5 * 1024 * 1024;
 
@@ -71,6 +73,28 @@ describe('S3ChunkStorage', () => {
     expect(await storage.storedLength(id), 'two parts and 40 spooled bytes').to.equal(2 * C + 40);
     await storage.remove(id);
     expect(await rows.find(id)).to.equal(undefined);
+  });
+
+  it('completes with the bytes the upload ended with, not a part recorded before a crash undid it', async () => {
+    const id = randomBytes(16).toString('hex');
+    const first = randomBytes(2 * C);
+    await storage.create(id, shapeOf(undefined));
+    const sink = await storage.openSink(id, 0, shapeOf(undefined));
+    await sink.write([first.subarray(0, C)], 0);
+    await sink.write([first.subarray(C)], C);
+    await sink.sync();
+    await sink.close();
+    // the session recorded only chunk 1 (offset C); the upload then ends 10 bytes later
+    const tail = randomBytes(10);
+    const again = await storage.openSink(id, C, shapeOf(undefined));
+    await again.write([tail], C);
+    await again.sync();
+    await again.close();
+    const assetPath = storage.assetPath('owner-s3', storage.assetIdFor(id), 'parts.bin');
+    await storage.promote(id, assetPath, C + 10);
+    const asset = await collect(storage.readAsset(assetPath, 0, 2 * C));
+    expect(asset.equals(Buffer.concat([first.subarray(0, C), tail]))).to.equal(true);
+    await storage.removeAsset(assetPath);
   });
 
   it('refuses to begin an upload that would need more than 10,000 parts', async () => {

@@ -70,7 +70,7 @@ export function chunkStorageContract(factory: StorageFactory): void {
       }
       expect((await collect(storage.read(upload, 7, 7))).length).to.equal(0);
       const assetPath = assetOf(upload);
-      await storage.promote(upload, assetPath);
+      await storage.promote(upload, assetPath, source.length);
       expect((await collect(storage.readAsset(assetPath, 0, source.length))).equals(source)).to.equal(true);
       const middle = await collect(storage.readAsset(assetPath, C - 5, C + 5));
       expect(middle.equals(source.subarray(C - 5, C + 5)), 'a range across a chunk boundary').to.equal(true);
@@ -96,8 +96,8 @@ export function chunkStorageContract(factory: StorageFactory): void {
       const source = randomBytes(C + 4321);
       await storage.create(upload, shapeOf(source.length));
       await writeInPieces(upload, source, [0, C + 100, source.length], shapeOf(source.length));
-      await storage.seal?.(upload);
-      await storage.seal?.(upload);
+      await storage.seal?.(upload, source.length);
+      await storage.seal?.(upload, source.length);
       expect((await collect(storage.read(upload, 0, source.length))).equals(source)).to.equal(true);
       const across = await collect(storage.read(upload, C - 3, C + 3));
       expect(across.equals(source.subarray(C - 3, C + 3))).to.equal(true);
@@ -144,9 +144,9 @@ export function chunkStorageContract(factory: StorageFactory): void {
       await writeInPieces(upload, source, [0, source.length], shapeOf(source.length));
       const assetPath = assetOf(upload);
       expect(await storage.locate(upload, assetPath)).to.equal('upload');
-      await storage.promote(upload, assetPath);
+      await storage.promote(upload, assetPath, source.length);
       // the repeat a crash-repair makes
-      await storage.promote(upload, assetPath);
+      await storage.promote(upload, assetPath, source.length);
       expect(await storage.storedLength(upload), 'the upload no longer holds the bytes').to.equal(undefined);
       expect(await storage.locate(upload, assetPath)).to.equal('asset');
       expect((await collect(storage.readAsset(assetPath, 0, source.length))).equals(source)).to.equal(true);
@@ -160,7 +160,7 @@ export function chunkStorageContract(factory: StorageFactory): void {
       const upload = id();
       await storage.create(upload, shapeOf(0));
       const assetPath = assetOf(upload);
-      await storage.promote(upload, assetPath);
+      await storage.promote(upload, assetPath, 0);
       expect(await storage.locate(upload, assetPath)).to.equal('asset');
       expect((await collect(storage.readAsset(assetPath, 0, 0))).length).to.equal(0);
       await storage.removeAsset(assetPath);
@@ -172,8 +172,23 @@ export function chunkStorageContract(factory: StorageFactory): void {
       await storage.create(upload, shapeOf(undefined));
       await writeInPieces(upload, source, [0, C + 100, source.length], shapeOf(undefined));
       const assetPath = assetOf(upload);
-      await storage.promote(upload, assetPath);
+      await storage.promote(upload, assetPath, source.length);
       expect((await collect(storage.readAsset(assetPath, 0, source.length))).equals(source)).to.equal(true);
+      await storage.removeAsset(assetPath);
+    });
+
+    it('leaves out of the asset bytes a failed request stored past the length', async () => {
+      const upload = id();
+      const source = randomBytes(C + 1000);
+      await storage.create(upload, shapeOf(undefined));
+      await writeInPieces(upload, source, [0, source.length], shapeOf(undefined));
+      // a request that wrote on and then failed: never synced, never acknowledged
+      const failed = await storage.openSink(upload, source.length, shapeOf(undefined));
+      await failed.write([randomBytes(500)], source.length);
+      await failed.close();
+      const assetPath = assetOf(upload);
+      await storage.promote(upload, assetPath, source.length);
+      expect((await collect(storage.readAsset(assetPath, 0, source.length + 500))).equals(source)).to.equal(true);
       await storage.removeAsset(assetPath);
     });
 
