@@ -98,6 +98,8 @@ export interface ChunkStorage {
   downloadUrl?(assetPath: string, response: { contentType: string; disposition: string }): Promise<string | undefined>;
   /** Deletes an asset's bytes. */
   removeAsset(assetPath: string): Promise<void>;
+  /** Rejects when a remote storage cannot be reached (readiness); local files need no check. */
+  ping?(): Promise<void>;
   /**
    * Removes what this storage holds for uploads that `live` does not name, older than `olderThan`
    * (object storage: multipart uploads and spool files). Local files have the quarantine instead.

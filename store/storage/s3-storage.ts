@@ -10,6 +10,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -240,6 +241,11 @@ export class S3ChunkStorage implements ChunkStorage {
       ResponseContentDisposition: response.disposition,
     });
     return getSignedUrl(this.client, get, { expiresIn: PRESIGNED_TTL_SECONDS });
+  }
+
+  /** The bucket answers, with these credentials. */
+  async ping(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));
   }
 
   async removeAsset(assetPath: string): Promise<void> {

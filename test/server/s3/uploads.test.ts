@@ -21,7 +21,7 @@ import {
   s3TestSettings,
   s3Unavailable,
 } from '../../helpers/s3.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, startTestServerAt, type TestServer } from '../../helpers/server.js';
 import { tusUploadSource } from '../../helpers/tus.js';
 
 const MiB = 1024 * 1024;
@@ -44,7 +44,7 @@ describe('uploads on S3, end to end', function () {
     const dataDir = await tempDir('upload-test-s3-');
     settings = s3TestSettings(dataDir);
     client = await s3ClientFor(settings);
-    server = await startTestServer({ ...s3ServerEnv(settings), DATA_DIR: dataDir, CHUNK_SIZE: '5MiB' });
+    server = await startTestServerAt(dataDir, { ...s3ServerEnv(settings), CHUNK_SIZE: '5MiB' });
   });
   after(async () => {
     await server?.stop();
@@ -147,5 +147,28 @@ describe('uploads on S3, end to end', function () {
     expect(value('upload_s3_requests_total{operation="CompleteMultipartUpload",outcome="ok"}')).to.be.at.least(1);
     expect(value('upload_s3_request_duration_seconds_count{operation="CreateMultipartUpload"}')).to.be.at.least(1);
     expect(value('upload_s3_bytes_sent_total'), 'every part of this file run').to.be.at.least(data.length);
+  });
+
+  it("deletes an asset's object with the asset, and is ready while the bucket answers", async () => {
+    const data = randomBytes(1000);
+    const result = await tusUploadSource(server.tusUrl, data, { owner, metadata: { filename: 'gone.bin' } });
+    const key = `${settings.prefix}/assets/${owner}/${result.assetId}/gone.bin`;
+    expect(await objectKeys(client, settings)).to.include(key);
+    const api = new StorageApi(server.url, owner);
+    expect((await api.deleteAssetRaw(result.assetId ?? '')).status).to.equal(204);
+    expect(await objectKeys(client, settings)).to.not.include(key);
+    expect((await fetch(`${server.url}/readyz`)).status).to.equal(200);
+  });
+
+  it('is not ready when its bucket does not answer', async () => {
+    const missing = { ...settings, bucket: `missing-${randomBytes(6).toString('hex')}` };
+    const lost = await startTestServer(s3ServerEnv(missing));
+    try {
+      const ready = await fetch(`${lost.url}/readyz`);
+      expect(ready.status).to.equal(503);
+      expect(await ready.text()).to.match(/object storage unreachable/);
+    } finally {
+      await lost.stop();
+    }
   });
 });
