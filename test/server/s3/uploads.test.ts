@@ -65,6 +65,9 @@ describe('uploads on S3, end to end', function () {
       expect(part.status).to.equal(206);
       expect(part.headers.get('content-range')).to.equal(`bytes ${start}-${end}/${data.length}`);
       expect(part.bytes.equals(data.subarray(start, end + 1)), 'the Range equals the source').to.equal(true);
+      const tail = await api.download(asset.asset_id, { Range: 'bytes=-2' });
+      expect(tail.status).to.equal(206);
+      expect(tail.bytes.equals(data.subarray(data.length - 2)), 'a second Range, the last bytes').to.equal(true);
     }
     const key = `${settings.prefix}/assets/${owner}/${asset.asset_id}/${asset.filename}`;
     const head = await client.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: key }));
