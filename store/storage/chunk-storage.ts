@@ -59,6 +59,12 @@ export interface ChunkStorage {
    * that held acknowledged bytes and lost its storage is an error, an empty one is recreated.
    */
   openSink(id: string, durableOffset: number, shape: UploadShape): Promise<ChunkSink>;
+  /**
+   * Opens a sink for chunk `chunkNumber` written whole, from its first byte to its last, and
+   * synced once (a REST chunk): an object store streams it straight into its part. Optional:
+   * without it `openSink` serves.
+   */
+  openWholeChunk?(id: string, durableOffset: number, shape: UploadShape, chunkNumber: number): Promise<ChunkSink>;
   /** Bytes [start, end) of an upload in progress (see `readsWholeUploads`). */
   read(id: string, start: number, end: number): AsyncIterable<Buffer>;
   /** The local file holding the bytes of the upload's chunk that starts at `chunkStart`. */

@@ -21,6 +21,7 @@ import { UploadError } from '../errors.js';
 import { servedMediaType } from '../media-type.js';
 import type { ByteSource, ChunkSink, ChunkStorage, LeftoverReport, UploadShape } from './chunk-storage.js';
 import { attachmentOf } from './layout.js';
+import { S3PartSink } from './s3-part-sink.js';
 import { S3Requests } from './s3-requests.js';
 import { assetIdOf, assetKey, isMissing, MAX_PARTS, type S3Settings, tooManyParts } from './s3-settings.js';
 import { S3Sink, type S3SinkDeps, uploadPart } from './s3-sink.js';
@@ -64,16 +65,27 @@ export class S3ChunkStorage implements ChunkStorage {
   }
 
   async openSink(id: string, durableOffset: number, shape: UploadShape): Promise<ChunkSink> {
-    let row = await this.rows.find(id);
-    if (!row) {
-      // an empty upload may begin again; one that held acknowledged bytes may not
-      if (durableOffset > 0) throw new UploadError('storage_error', `the multipart upload of ${id} is gone`);
-      await this.create(id, shape);
-      row = await this.mustFind(id);
-    }
+    const row = await this.rowFor(id, durableOffset, shape);
     await this.spool.removeBelow(id, durableOffset, row.chunkSize);
     await this.assertSpooled(row, durableOffset);
     return new S3Sink(this.deps, row, shape, durableOffset);
+  }
+
+  /** A whole chunk streams straight into its part: no spool file. */
+  async openWholeChunk(id: string, durableOffset: number, shape: UploadShape, chunkNumber: number): Promise<ChunkSink> {
+    const row = await this.rowFor(id, durableOffset, shape);
+    const start = (chunkNumber - 1) * row.chunkSize;
+    const size = Math.min(row.chunkSize, (shape.length ?? start + row.chunkSize) - start);
+    return new S3PartSink(this.deps, row, chunkNumber, size);
+  }
+
+  private async rowFor(id: string, durableOffset: number, shape: UploadShape): Promise<StorageUpload> {
+    const row = await this.rows.find(id);
+    if (row) return row;
+    // an empty upload may begin again; one that held acknowledged bytes may not
+    if (durableOffset > 0) throw new UploadError('storage_error', `the multipart upload of ${id} is gone`);
+    await this.create(id, shape);
+    return this.mustFind(id);
   }
 
   /**

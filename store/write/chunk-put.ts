@@ -48,7 +48,12 @@ export async function storeNumberedChunk(
   const size = chunkLength(chunkNumber, session.chunkSize, length);
   const recorded = session.chunks[String(chunkNumber)];
   const protectedEnd = recorded ? start + size : Math.max(start, Math.min(start + size, session.uploadOffset));
-  const sink = await deps.storage.openSink(id, session.uploadOffset, uploadShape(session, length));
+  const shape = uploadShape(session, length);
+  // nothing stored to keep: the whole chunk goes in one stream (straight into its part on S3)
+  const whole = protectedEnd === start && deps.storage.openWholeChunk;
+  const sink = whole
+    ? await whole.call(deps.storage, id, session.uploadOffset, shape, chunkNumber)
+    : await deps.storage.openSink(id, session.uploadOffset, shape);
   try {
     const put = await putChunk(sink, stream, {
       chunkNumber,

@@ -1,6 +1,7 @@
 // What is particular to the S3 storage, against a real gateway (skipped without S3_ENDPOINT):
 // each whole chunk becomes its part with its ETag recorded as S3 sent it, every part but the last
-// exactly the chunk size; bytes of a chunk not yet whole stay in the spool, not in S3; completing
+// exactly the chunk size; bytes of a chunk not yet whole stay in the spool, not in S3; a whole
+// chunk (REST) streams straight into its part; completing
 // uses exactly the parts the length covers, at their sizes; and an
 // upload needing more than S3's 10,000 parts is refused when it is created.
 import { randomBytes } from 'node:crypto';
@@ -94,6 +95,36 @@ describe('S3ChunkStorage', () => {
     await storage.promote(id, assetPath, C + 10);
     const asset = await collect(storage.readAsset(assetPath, 0, 2 * C));
     expect(asset.equals(Buffer.concat([first.subarray(0, C), tail]))).to.equal(true);
+    await storage.removeAsset(assetPath);
+  });
+
+  it('streams a whole chunk straight into its part, with no spool file; one cut short leaves nothing', async () => {
+    const id = randomBytes(16).toString('hex');
+    const source = randomBytes(C + 300);
+    await storage.create(id, shapeOf(source.length));
+    const cut = await storage.openWholeChunk(id, 0, shapeOf(source.length), 1);
+    await cut.write([source.subarray(0, 1000)], 0);
+    await cut.close();
+    expect((await rows.find(id))?.parts, 'a part cut short is not recorded').to.deep.equal({});
+
+    const whole = await storage.openWholeChunk(id, 0, shapeOf(source.length), 1);
+    await whole.write([source.subarray(0, 1000), source.subarray(1000, 4000)], 0);
+    await whole.write([source.subarray(4000, C)], 4000);
+    await whole.sync();
+    await whole.close();
+    const last = await storage.openWholeChunk(id, 0, shapeOf(source.length), 2);
+    await last.write([source.subarray(C)], C);
+    await last.sync();
+    await last.close();
+    const row = await rows.find(id);
+    expect(Object.entries(row?.parts ?? {}).map(([n, p]) => [n, p.size])).to.deep.equal([
+      ['1', C],
+      ['2', 300],
+    ]);
+    expect(await storage.spool.list(id), 'no spool file').to.deep.equal([]);
+    const assetPath = storage.assetPath('owner-s3', storage.assetIdFor(id), 'parts.bin');
+    await storage.promote(id, assetPath, source.length);
+    expect((await collect(storage.readAsset(assetPath, 0, source.length))).equals(source)).to.equal(true);
     await storage.removeAsset(assetPath);
   });
 
