@@ -6,12 +6,10 @@
 // only the spooled chunk is readable (`readsWholeUploads` is false).
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -21,10 +19,11 @@ import { UploadError } from '../errors.js';
 import { servedMediaType } from '../media-type.js';
 import type { ByteSource, ChunkSink, ChunkStorage, LeftoverReport, UploadShape } from './chunk-storage.js';
 import { attachmentOf } from './layout.js';
+import { completeMultipart, objectExists } from './s3-complete.js';
 import { S3PartSink } from './s3-part-sink.js';
 import { S3Requests } from './s3-requests.js';
 import { assetIdOf, assetKey, isMissing, MAX_PARTS, type S3Settings, tooManyParts } from './s3-settings.js';
-import { S3Sink, type S3SinkDeps, uploadPart } from './s3-sink.js';
+import { S3Sink, type S3SinkDeps } from './s3-sink.js';
 import { Spool } from './s3-spool.js';
 import { type LiveUploads, sweepS3Leftovers } from './s3-sweep.js';
 
@@ -187,7 +186,7 @@ export class S3ChunkStorage implements ChunkStorage {
       throw new UploadError('storage_error', `data of upload ${id} is missing`);
     }
     if (row.objectKey !== assetPath) throw new Error(`upload ${id} was begun into ${row.objectKey}, not ${assetPath}`);
-    if (!row.sealed) await this.complete(row, length);
+    if (!row.sealed) await completeMultipart(this.deps, row, length);
     await this.rows.delete(id);
     await this.spool.removeAll(id);
   }
@@ -199,27 +198,9 @@ export class S3ChunkStorage implements ChunkStorage {
   async seal(id: string, length: number): Promise<void> {
     const row = await this.mustFind(id);
     if (row.sealed) return;
-    await this.complete(row, length);
+    await completeMultipart(this.deps, row, length);
     await this.rows.markSealed(id);
     await this.spool.removeAll(id);
-  }
-
-  /** CompleteMultipartUpload with the recorded parts (the spooled last chunk sent first). */
-  private async complete(row: StorageUpload, length: number): Promise<void> {
-    const parts = await this.sendSpooled(row, length);
-    try {
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.settings.bucket,
-          Key: row.objectKey,
-          UploadId: row.uploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
-    } catch (error) {
-      // completed by an attempt that crashed before recording so
-      if (!isMissing(error) || !(await this.exists(row.objectKey))) throw error;
-    }
   }
 
   sweepLeftovers(live: LiveUploads, olderThan: Date): Promise<LeftoverReport> {
@@ -264,38 +245,8 @@ export class S3ChunkStorage implements ChunkStorage {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: assetPath }));
   }
 
-  /**
-   * The parts to complete an upload of `length` bytes with, exactly parts 1..n: a chunk found
-   * whole in the spool is sent from there (a last chunk whose length was unknown while it arrived;
-   * bytes past the length, from a request that failed, are left out); any other must have its part
-   * recorded at its exact size. A part recorded past the length is not used. An empty upload
-   * sends one empty part, as S3 completes nothing without one.
-   */
-  private async sendSpooled(row: StorageUpload, length: number): Promise<{ PartNumber: number; ETag: string }[]> {
-    const spooled = await this.spool.list(row.sessionId);
-    const count = Math.max(1, Math.ceil(length / row.chunkSize));
-    for (let n = 1; n <= count; n++) {
-      const chunkStart = (n - 1) * row.chunkSize;
-      const size = Math.min(row.chunkSize, length - chunkStart);
-      const entry = spooled.find((e) => e.chunkStart === chunkStart);
-      if ((entry && entry.size >= size) || (length === 0 && !row.parts['1'])) {
-        await uploadPart(this.deps, row, chunkStart, size);
-      } else if (row.parts[String(n)]?.size !== size) {
-        throw new UploadError('storage_error', `part ${n} of upload ${row.sessionId} is missing from S3 and the spool`);
-      }
-    }
-    const parts = (await this.mustFind(row.sessionId)).parts;
-    return Array.from({ length: count }, (_, i) => ({ PartNumber: i + 1, ETag: parts[String(i + 1)]?.etag ?? '' }));
-  }
-
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }));
-      return true;
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
+  private exists(key: string): Promise<boolean> {
+    return objectExists(this.deps, key);
   }
 
   private async mustFind(id: string): Promise<StorageUpload> {

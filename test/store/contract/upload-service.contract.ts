@@ -12,11 +12,12 @@ import { SessionRepository } from '../../../db/session-repository.js';
 import { MIN_CHUNK_SIZE } from '../../../store/chunking.js';
 import { isUploadError, type UploadError } from '../../../store/errors.js';
 import { MemoryLocker } from '../../../store/lock/memory-locker.js';
-import type { ChunkSink, ChunkStorage } from '../../../store/storage/chunk-storage.js';
+import type { ChunkStorage } from '../../../store/storage/chunk-storage.js';
 import { UploadPolicy } from '../../../store/upload-policy.js';
 import { UploadService } from '../../../store/upload-service.js';
 import { removeDir, sha256, tempDir } from '../../helpers/files.js';
 import { sharedDatabase } from '../../helpers/server.js';
+import { watchSyncs } from '../../helpers/sync-watch.js';
 import { uniqueOwner } from '../../helpers/tokens.js';
 import { waitFor } from '../../helpers/wait.js';
 import { collect, type StorageFactory } from './storage-factories.js';
@@ -76,35 +77,6 @@ function slowly(data: Buffer, stop: AbortSignal, sent: { bytes: number }): Reada
       }
     })(),
   );
-}
-
-/** `inner`, noting per upload the offset up to which written bytes have been synced. */
-function watchSyncs(inner: ChunkStorage, synced: Map<string, number>): ChunkStorage {
-  const watched = Object.create(inner) as ChunkStorage;
-  watched.openSink = async (id, durableOffset, shape) =>
-    watchSink(await inner.openSink(id, durableOffset, shape), id, durableOffset, synced);
-  const whole = inner.openWholeChunk;
-  if (whole) {
-    watched.openWholeChunk = async (id, durableOffset, shape, n) =>
-      watchSink(await whole.call(inner, id, durableOffset, shape, n), id, durableOffset, synced);
-  }
-  return watched;
-}
-
-function watchSink(sink: ChunkSink, id: string, durableOffset: number, synced: Map<string, number>): ChunkSink {
-  let written = durableOffset;
-  return {
-    write: async (bytes, at) => {
-      await sink.write(bytes, at);
-      written = Math.max(written, at + bytes.reduce((n, b) => n + b.length, 0));
-    },
-    sync: async () => {
-      const upTo = written;
-      await sink.sync();
-      synced.set(id, Math.max(synced.get(id) ?? 0, upTo));
-    },
-    close: () => sink.close(),
-  };
 }
 
 /** What the service holds of an upload: its row's progress and its stored bytes. */
