@@ -7,6 +7,7 @@ export { type Database, type DatabaseOptions, openDatabase } from '../db/client.
 export type { Asset, UploadSession, UploadStatus } from '../db/schema.js';
 export { SessionRepository } from '../db/session-repository.js';
 export { StartRefusedError } from '../db/start-refused.js';
+export { StorageUploadRepository } from '../db/storage-upload-repository.js';
 export { ChunkStore } from '../store/chunk-store.js';
 export { UploadError } from '../store/errors.js';
 export type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEventMap, UploadEvents } from '../store/events.js';
