@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -153,3 +154,28 @@ export const dataIdentity = pgTable(
   },
   (t) => [check('data_identity_one_row', sql`${t.id} = 1`)],
 );
+
+// --- Object storage ------------------------------------------------------------------------------
+
+/** Part number (1-based, as a string key) -> what S3 answered for it. */
+export type StoredParts = Record<string, { etag: string; size: number }>;
+
+/**
+ * The multipart upload behind each upload on object storage (STORAGE=s3): its key and upload id,
+ * and each part's ETag as S3 acknowledged it, so completing it needs no ListParts. Written by the
+ * storage before the session row records the chunk; no foreign key, as the storage row is made
+ * before the session row and outlives it until the multipart upload is aborted or completed.
+ */
+export const storageUploads = pgTable('storage_uploads', {
+  sessionId: text('session_id').primaryKey(),
+  objectKey: text('object_key').notNull(),
+  uploadId: text('upload_id').notNull(),
+  // parts 1..n-1 are exactly this size: where each part lies in the upload
+  chunkSize: integer('chunk_size').notNull(),
+  parts: jsonb('parts').$type<StoredParts>().notNull().default({}),
+  // completed into its object to be read back (a part of a tus concatenation), not yet an asset
+  sealed: boolean('sealed').notNull().default(false),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type StorageUpload = typeof storageUploads.$inferSelect;

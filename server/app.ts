@@ -58,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(corsMiddleware([ASSET_ID_HEADER]));
   app.use(requestLog(log));
   app.use(deps.metrics.middleware());
-  app.use(healthRoutes(deps.database, deps.layout));
+  app.use(healthRoutes(deps.database, deps.layout, deps.service.storage));
   app.get('/metrics', deps.metrics.handler(config.metricsToken, isLoopbackHost(config.host)));
 
   const writeSlots = new WriteSlots(config.maxConcurrentWritesPerUser);

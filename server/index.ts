@@ -7,15 +7,24 @@ export { type Database, type DatabaseOptions, openDatabase } from '../db/client.
 export type { Asset, UploadSession, UploadStatus } from '../db/schema.js';
 export { SessionRepository } from '../db/session-repository.js';
 export { StartRefusedError } from '../db/start-refused.js';
+export { StorageUploadRepository } from '../db/storage-upload-repository.js';
 export { ChunkStore } from '../store/chunk-store.js';
 export { UploadError } from '../store/errors.js';
 export type { FinalizedEvent, ProgressEvent, StatusEvent, UploadEventMap, UploadEvents } from '../store/events.js';
 export { MemoryLocker } from '../store/lock/memory-locker.js';
 export { PgLocker } from '../store/lock/pg-locker.js';
 export type { UploadLocker } from '../store/lock/upload-locker.js';
-export type { ByteSource, ChunkSink, ChunkStorage } from '../store/storage/chunk-storage.js';
+export type {
+  ByteSource,
+  ChunkSink,
+  ChunkStorage,
+  LeftoverReport,
+  UploadShape,
+} from '../store/storage/chunk-storage.js';
 export { FileChunkStorage } from '../store/storage/file-storage.js';
 export { StorageLayout } from '../store/storage/layout.js';
+export { makeS3Client, type S3Settings } from '../store/storage/s3-settings.js';
+export { S3ChunkStorage } from '../store/storage/s3-storage.js';
 export { UploadPolicy } from '../store/upload-policy.js';
 export { UploadService, type UploadServiceOptions } from '../store/upload-service.js';
 export { type AppDeps, createApp } from './app.js';

@@ -65,7 +65,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (repaired.finalized + repaired.failed + repaired.reset > 0) log.warn(repaired, 'repaired uploads after a restart');
 
   const verifier = createVerifier(await resolveVerifyKey(config.auth, config.dataDir), config.jwt);
-  const metrics = new Metrics(sessions, service.events, config.tusPath);
+  const metrics = new Metrics(sessions, service.events, config.tusPath, service.storage);
   const embedded = options.listen === false;
   const app = createApp({
     config,

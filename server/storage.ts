@@ -9,12 +9,16 @@
 import { AssetRepository } from '../db/asset-repository.js';
 import { type Database, databaseLabel, openDatabase } from '../db/client.js';
 import { SessionRepository } from '../db/session-repository.js';
+import { StorageUploadRepository } from '../db/storage-upload-repository.js';
 import { MemoryLocker } from '../store/lock/memory-locker.js';
 import { PgLocker } from '../store/lock/pg-locker.js';
 import type { UploadLocker } from '../store/lock/upload-locker.js';
+import type { ChunkStorage } from '../store/storage/chunk-storage.js';
 import { type Binding, bindDataDir, embeddedDatabaseDir, refuseNewEmbedded } from '../store/storage/data-binding.js';
 import { FileChunkStorage } from '../store/storage/file-storage.js';
 import { StorageLayout } from '../store/storage/layout.js';
+import { makeS3Client } from '../store/storage/s3-settings.js';
+import { S3ChunkStorage } from '../store/storage/s3-storage.js';
 import { UploadPolicy } from '../store/upload-policy.js';
 import { UploadService } from '../store/upload-service.js';
 import type { Config } from './config/config.js';
@@ -34,6 +38,13 @@ export function databaseOptionsFor(config: Config) {
   return config.databaseUrl
     ? ({ kind: 'postgres', url: config.databaseUrl } as const)
     : ({ kind: 'pglite', dataDir: embeddedDatabaseDir(config.dataDir) } as const);
+}
+
+/** The byte storage the configuration names: files under DATA_DIR, or S3. */
+function chunkStorageFor(config: Config, layout: StorageLayout, db: Database): ChunkStorage {
+  if (config.storage.kind === 'file') return new FileChunkStorage(layout);
+  const settings = config.storage;
+  return new S3ChunkStorage(makeS3Client(settings), settings, new StorageUploadRepository(db.db));
 }
 
 export async function openStorage(config: Config, database?: Database): Promise<Storage> {
@@ -57,7 +68,7 @@ export async function openStorage(config: Config, database?: Database): Promise<
     ? new PgLocker({ url: config.databaseUrl, acquireTimeoutMs: config.lockTimeoutMs })
     : new MemoryLocker(config.lockTimeoutMs);
   const service = new UploadService({
-    storage: new FileChunkStorage(layout),
+    storage: chunkStorageFor(config, layout, db),
     sessions,
     assets,
     locker,

@@ -105,7 +105,14 @@ export class UploadService {
   async create(ownerId: string, input: NewUpload): Promise<UploadSession> {
     const row = newSessionRow(ownerId, input, this.options.defaultChunkSize, this.nextExpiry());
     this.policy.assertSize(row.assetType, input.length);
-    await this.storage.create(row.id);
+    const { ownerId: owner, filename, contentType, chunkSize } = row;
+    await this.storage.create(row.id, {
+      ownerId: owner,
+      filename,
+      contentType: contentType ?? null,
+      chunkSize,
+      length: input.length,
+    });
     const created = await this.sessions.createWithinLimits(row, this.policy.creationLimits());
     if (!created.ok) {
       await this.storage.remove(row.id);

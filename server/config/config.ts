@@ -8,6 +8,7 @@ import type { UrlSettings } from '../http/public-url.js';
 import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from '../ops/log-levels.js';
 import { type AuthConfig, resolveAccess } from './config-access.js';
 import { baseUrl, count, duration, flag, size, trustList } from './config-fields.js';
+import { type StorageConfig, storageConfig } from './config-storage.js';
 import { parseSize } from './units.js';
 
 export type { AuthConfig };
@@ -16,6 +17,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** Where the bytes go: files under DATA_DIR, or S3 (config-storage.ts). */
+  storage: StorageConfig;
   databaseUrl: string | undefined;
   auth: AuthConfig;
   /** GET /dev/token mints tokens (DEV_TOKENS=1: development secret, loopback HOST only). */
@@ -233,7 +236,10 @@ export function loadConfig(env: Record<string, string | undefined>, context: Con
     throw new ConfigError(['WEBHOOK_SECRET is set but WEBHOOK_URL is not']);
   }
   const chunkSize = clampChunkSize(e.CHUNK_SIZE);
+  const storage = storageConfig(present, path.resolve(e.DATA_DIR));
+  if ('problems' in storage) throw new ConfigError(storage.problems);
   return {
+    storage: storage.config,
     port: e.PORT,
     host: access.host,
     dataDir: path.resolve(e.DATA_DIR),

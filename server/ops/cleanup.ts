@@ -7,8 +7,10 @@ import { schedule } from 'node-cron';
 import type { AssetRepository } from '../../db/asset-repository.js';
 import type { Database } from '../../db/client.js';
 import type { SessionRepository } from '../../db/session-repository.js';
+import { ACTIVE_STATUSES } from '../../db/status.js';
 import { quarantineOrphans } from '../../store/repair/orphans.js';
 import { Quarantine } from '../../store/repair/quarantine.js';
+import type { LeftoverReport } from '../../store/storage/chunk-storage.js';
 import type { StorageLayout } from '../../store/storage/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
 import type { Logger } from './logger.js';
@@ -37,6 +39,10 @@ export interface CleanupReport {
   orphanAssetDirs: number;
   /** Upload files and asset directories deleted from the quarantine after QUARANTINE_RETENTION. */
   quarantinePurged: number;
+  /** Object storage: multipart uploads no live session explains, aborted. */
+  multipartAborted: number;
+  /** Object storage: spool directories of uploads no longer receiving, deleted. */
+  spoolsRemoved: number;
   ms: number;
 }
 
@@ -74,9 +80,12 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport | und
     }
     const purged = await quarantine.purge(new Date(Date.now() - deps.quarantineRetentionMs));
     if (purged.sweeps > 0) deps.log.info(purged, 'deleted quarantined files past QUARANTINE_RETENTION');
+    const leftovers = await sweepStorage(deps);
     await deps.prune?.();
     return {
       expired,
+      multipartAborted: leftovers.aborted,
+      spoolsRemoved: leftovers.spoolsRemoved,
       orphanUploadFiles: orphans.uploadFiles,
       orphanAssetDirs: orphans.assetDirs,
       quarantinePurged: purged.items,
@@ -87,6 +96,17 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupReport | und
     deps.log.info(report, 'cleanup sweep');
     deps.onReport?.(report);
   } else deps.log.debug('cleanup sweep skipped: another instance holds the lease');
+  return report;
+}
+
+/** The storage's own leftovers (object storage), past the same grace period as orphan files. */
+async function sweepStorage(deps: CleanupDeps): Promise<LeftoverReport> {
+  const storage = deps.service.storage;
+  if (!storage.sweepLeftovers) return { aborted: 0, spoolsRemoved: 0 };
+  const live = async (ids: string[]) =>
+    new Set((await deps.sessions.findMany(ids)).filter((s) => ACTIVE_STATUSES.includes(s.status)).map((s) => s.id));
+  const report = await storage.sweepLeftovers(live, new Date(Date.now() - deps.orphanGraceMs));
+  if (report.aborted > 0) deps.log.warn(report, 'aborted multipart uploads no live session explains');
   return report;
 }
 

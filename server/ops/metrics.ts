@@ -1,7 +1,8 @@
 // Prometheus metrics (prom-client), one registry per server: the seed's five (sessions by status,
 // outcomes, upload duration, chunk upload errors, cleanup) plus bytes received, requests, PATCHes
-// in flight, finalise duration and the process's defaults. Session gauges are read from the
-// database at scrape time, so every instance reports the same truth, also after a restart.
+// in flight, finalise duration, S3 requests (STORAGE=s3) and the process's defaults. Session
+// gauges are read from the database at scrape time, so every instance reports the same truth,
+// also after a restart.
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -9,7 +10,10 @@ import { UPLOAD_STATUSES } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
 import { UploadError } from '../../store/errors.js';
 import type { UploadEvents } from '../../store/events.js';
+import type { ChunkStorage } from '../../store/storage/chunk-storage.js';
+import { S3ChunkStorage } from '../../store/storage/s3-storage.js';
 import type { CleanupReport } from './cleanup.js';
+import { registerS3Metrics } from './s3-metrics.js';
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -30,10 +34,11 @@ export class Metrics {
   private readonly cleanupQuarantined: Counter<'kind'>;
   private readonly idleReleases: Counter;
 
-  constructor(sessions: SessionRepository, events: UploadEvents, tusPath: string) {
+  constructor(sessions: SessionRepository, events: UploadEvents, tusPath: string, storage?: ChunkStorage) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     registerUploadMetrics(registers, sessions, events);
+    if (storage instanceof S3ChunkStorage) registerS3Metrics(registers, storage.requests);
     this.chunkErrors = new Counter({
       name: 'upload_chunk_errors_total',
       help: 'Failed data requests (PATCH, chunk and single-shot uploads), by error type',
@@ -85,6 +90,8 @@ export class Metrics {
     this.cleanupDuration.observe(report.ms / 1000);
     this.cleanupRemoved.inc({ kind: 'expired_sessions' }, report.expired);
     this.cleanupRemoved.inc({ kind: 'quarantine_expired' }, report.quarantinePurged);
+    this.cleanupRemoved.inc({ kind: 'multipart_aborted' }, report.multipartAborted);
+    this.cleanupRemoved.inc({ kind: 'spool_removed' }, report.spoolsRemoved);
     this.cleanupQuarantined.inc({ kind: 'orphan_upload_files' }, report.orphanUploadFiles);
     this.cleanupQuarantined.inc({ kind: 'orphan_asset_dirs' }, report.orphanAssetDirs);
   }

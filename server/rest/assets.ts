@@ -5,9 +5,10 @@ import type { Asset } from '../../db/schema.js';
 import { UploadError } from '../../store/errors.js';
 import { servedMediaType } from '../../store/media-type.js';
 import type { ChunkStorage } from '../../store/storage/chunk-storage.js';
-import { safeFilename } from '../../store/storage/layout.js';
+import { attachmentOf, safeFilename } from '../../store/storage/layout.js';
 import type { UploadService } from '../../store/upload-service.js';
 import { principalOf } from '../http/auth.js';
+import { streamAsset } from './asset-stream.js';
 import { assetView } from './asset-view.js';
 
 export interface AssetDeps {
@@ -20,15 +21,28 @@ export interface AssetDeps {
  * sandbox for a browser that renders it anyway), and the name and type from the row are checked
  * again, as rows written before they were validated may hold anything.
  */
-export function sendAsset(storage: ChunkStorage, asset: Asset, res: Response): Promise<void> {
+export async function sendAsset(storage: ChunkStorage, asset: Asset, res: Response): Promise<void> {
+  const type = servedMediaType(asset.contentType);
+  const direct = await storage.downloadUrl?.(asset.storagePath, {
+    contentType: type,
+    disposition: attachmentOf(asset.filename),
+  });
+  if (direct) {
+    // the URL is a credential for five minutes: no cache keeps it
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(302, direct);
+    return;
+  }
   res.setHeader('ETag', `"${asset.sha256}"`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Security-Policy', 'sandbox');
   res.attachment(safeFilename(asset.filename));
-  res.type(servedMediaType(asset.contentType));
+  res.type(type);
+  const file = storage.assetFile(asset.storagePath);
+  if (file === undefined) return streamAsset(storage, asset, res);
   return new Promise<void>((resolve, reject) => {
     res.sendFile(
-      storage.assetSource(asset.storagePath).path,
+      file,
       { etag: false, lastModified: false, dotfiles: 'allow', acceptRanges: true, cacheControl: false },
       (error) => {
         if (!error || res.headersSent) {

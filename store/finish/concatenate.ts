@@ -113,6 +113,8 @@ export async function joinFinal(deps: JoinDeps, ownerId: string, finalId: string
       if (!JOINABLE_PART_STATUSES.includes(final.status)) return { session: final, asset: undefined };
       const parts = await ownParts(deps.sessions, ownerId, ids);
       if (!parts.every(isFinishedPart)) return { session: final, asset: undefined };
+      // object storage reads a part back only once it is completed into an object of its own
+      for (const part of parts) await deps.storage.seal?.(part.id, part.uploadLength ?? 0);
       const body = partsStream(deps.storage, parts, final.uploadOffset);
       try {
         return await deps.appendHeld(ownerId, finalId, { offset: final.uploadOffset, body, ends: true });

@@ -3,7 +3,6 @@
 // row and completed status are committed in one transaction. Every step can run again: the asset
 // id is reserved in the session row before the move, so a crash half-way is finished by calling
 // this again (see repair/recovery.ts). The caller holds the upload's lock.
-import { randomUUID } from 'node:crypto';
 import type { AssetRepository } from '../../db/asset-repository.js';
 import type { Asset, UploadSession } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
@@ -11,7 +10,7 @@ import { missingChunks } from '../chunking.js';
 import { UploadError } from '../errors.js';
 import type { UploadEvents } from '../events.js';
 import type { ChunkStorage } from '../storage/chunk-storage.js';
-import type { HashStates } from '../write/hash-state.js';
+import { type HashStates, sha256 } from '../write/hash-state.js';
 
 export interface FinalizeDeps {
   storage: ChunkStorage;
@@ -65,14 +64,9 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
       `upload ${sessionId} has ${session.uploadOffset} of ${length} bytes; send the rest first`,
     );
   }
-  const assetId = await sessions.reserveAssetId(ownerId, sessionId, randomUUID());
+  const assetId = await sessions.reserveAssetId(ownerId, sessionId, storage.assetIdFor(sessionId));
   const storagePath = storage.assetPath(session.ownerId, assetId, session.filename);
-  // a repair may find the data already moved by the attempt that crashed
-  const source = await storage.locate(sessionId, storagePath);
-  if (!source) throw new UploadError('storage_error', `data of upload ${sessionId} is missing`);
-  const digest = await hashes.fileDigest(sessionId, source.path, length);
-  await assertDeclaredDigest(deps, session, digest);
-  await storage.promote(sessionId, storagePath);
+  const digest = await promoteVerified(deps, session, storagePath, length);
 
   const asset = await sessions.complete(sessionId, {
     id: assetId,
@@ -92,6 +86,45 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
     deps.events.emit('finalized', { session: completed, asset, ms: performance.now() - started });
   }
   return asset;
+}
+
+/**
+ * Promotes the upload's bytes into the asset, with their whole-file sha256 in stream order: the
+ * running hash when this process saw every byte; else the bytes read back where they are on local
+ * disk; else (object storage, whose parts cannot be read before completion) the asset read back
+ * once completed, which a declared digest that turns out wrong then deletes.
+ */
+async function promoteVerified(
+  deps: FinalizeDeps,
+  session: UploadSession,
+  storagePath: string,
+  length: number,
+): Promise<string> {
+  const { storage, hashes } = deps;
+  const id = session.id;
+  // a repair may find the data already moved by the attempt that crashed
+  const where = await storage.locate(id, storagePath);
+  if (!where) throw new UploadError('storage_error', `data of upload ${id} is missing`);
+  const local =
+    where === 'upload' ? storage.readsWholeUploads && storage.sourceOf(id, 0).path : storage.assetFile(storagePath);
+  const before =
+    (await hashes.runningDigest(id, length)) ?? (local ? await hashes.hashFile(local, 0, length) : undefined);
+  if (before !== undefined) {
+    await assertDeclaredDigest(deps, session, before);
+    await storage.promote(id, storagePath, length);
+    return before;
+  }
+  await storage.promote(id, storagePath, length);
+  const digest = sha256();
+  for await (const block of storage.readAsset(storagePath, 0, length)) digest.update(block);
+  const after = digest.digest('hex');
+  try {
+    await assertDeclaredDigest(deps, session, after);
+  } catch (error) {
+    await storage.removeAsset(storagePath);
+    throw error;
+  }
+  return after;
 }
 
 /** A client may declare the whole file's sha256 in metadata; a mismatch fails the session. */

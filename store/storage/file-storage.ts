@@ -2,20 +2,23 @@
 // chunk n is a fixed region, and assets/{owner}/{asset id}/{filename} once finished (layout.ts).
 // Durability is fdatasync of the data file; promotion is a rename plus the directory syncs that
 // make it survive a crash.
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, type FileHandle, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAllAt } from '../write/positional-write.js';
-import type { ByteSource, ChunkSink, ChunkStorage } from './chunk-storage.js';
+import type { ByteSource, ChunkSink, ChunkStorage, UploadShape } from './chunk-storage.js';
 import { type StorageLayout, syncDirectory } from './layout.js';
 import { storageError } from './storage-error.js';
 
 const READ_BLOCK = 1024 * 1024;
 
 export class FileChunkStorage implements ChunkStorage {
+  readonly readsWholeUploads = true;
+
   constructor(readonly layout: StorageLayout) {}
 
-  async create(id: string): Promise<void> {
+  async create(id: string, _shape?: UploadShape): Promise<void> {
     try {
       await (await open(this.layout.uploadPath(id), 'wx')).close();
     } catch (error) {
@@ -23,7 +26,7 @@ export class FileChunkStorage implements ChunkStorage {
     }
   }
 
-  async openSink(id: string, durableOffset: number): Promise<ChunkSink> {
+  async openSink(id: string, durableOffset: number, _shape?: UploadShape): Promise<ChunkSink> {
     const file = this.layout.uploadPath(id);
     let handle: FileHandle;
     try {
@@ -40,14 +43,13 @@ export class FileChunkStorage implements ChunkStorage {
     };
   }
 
-  async *read(id: string, start: number, end: number): AsyncIterable<Buffer> {
-    if (end <= start) return;
-    const stream = createReadStream(this.layout.uploadPath(id), { start, end: end - 1, highWaterMark: READ_BLOCK });
-    for await (const block of stream) yield block as Buffer;
+  read(id: string, start: number, end: number): AsyncIterable<Buffer> {
+    return readRange(this.layout.uploadPath(id), start, end);
   }
 
-  sourceOf(id: string): ByteSource {
-    return { path: this.layout.uploadPath(id) };
+  /** The whole data file, whatever the chunk: it holds every byte from offset 0. */
+  sourceOf(id: string, _chunkStart?: number): ByteSource {
+    return { path: this.layout.uploadPath(id), from: 0 };
   }
 
   async storedLength(id: string): Promise<number | undefined> {
@@ -65,22 +67,34 @@ export class FileChunkStorage implements ChunkStorage {
     }
   }
 
+  assetIdFor(_sessionId: string): string {
+    return randomUUID();
+  }
+
   assetPath(ownerId: string, assetId: string, filename: string): string {
     return this.layout.assetRelativePath(ownerId, assetId, filename);
   }
 
-  async locate(id: string, assetPath: string): Promise<ByteSource | undefined> {
-    const source = this.layout.uploadPath(id);
-    if (await exists(source)) return { path: source };
-    const target = this.layout.resolve(assetPath);
-    return (await exists(target)) ? { path: target } : undefined;
+  async locate(id: string, assetPath: string): Promise<'upload' | 'asset' | undefined> {
+    if (await exists(this.layout.uploadPath(id))) return 'upload';
+    return (await exists(this.layout.resolve(assetPath))) ? 'asset' : undefined;
   }
 
-  async promote(id: string, assetPath: string): Promise<void> {
+  /** A rename, after cutting bytes a failed request left past the length (made durable first). */
+  async promote(id: string, assetPath: string, length: number): Promise<void> {
     const source = this.layout.uploadPath(id);
     const target = this.layout.resolve(assetPath);
     // a finalise that stopped after its rename has nothing left to move
     if (!(await exists(source)) && (await exists(target))) return;
+    if ((await stat(source)).size > length) {
+      const handle = await open(source, 'r+');
+      try {
+        await handle.truncate(length);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    }
     await mkdir(path.dirname(target), { recursive: true });
     await rename(source, target);
     // all three at once: the file system commits them together rather than one after another
@@ -91,13 +105,23 @@ export class FileChunkStorage implements ChunkStorage {
     ]);
   }
 
-  assetSource(assetPath: string): ByteSource {
-    return { path: this.layout.resolve(assetPath) };
+  assetFile(assetPath: string): string {
+    return this.layout.resolve(assetPath);
+  }
+
+  readAsset(assetPath: string, start: number, end: number): AsyncIterable<Buffer> {
+    return readRange(this.layout.resolve(assetPath), start, end);
   }
 
   async removeAsset(assetPath: string): Promise<void> {
     await rm(path.dirname(this.layout.resolve(assetPath)), { recursive: true, force: true });
   }
+}
+
+async function* readRange(file: string, start: number, end: number): AsyncIterable<Buffer> {
+  if (end <= start) return;
+  const stream = createReadStream(file, { start, end: end - 1, highWaterMark: READ_BLOCK });
+  for await (const block of stream) yield block as Buffer;
 }
 
 async function exists(file: string): Promise<boolean> {

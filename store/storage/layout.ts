@@ -32,6 +32,13 @@ export function safeFilename(name: string | null | undefined): string {
   return cleaned.length > 0 ? cleaned : 'file';
 }
 
+/** Content-Disposition of a downloaded object: attachment, its name in ASCII and in UTF-8. */
+export function attachmentOf(filename: string): string {
+  const name = safeFilename(filename);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
 /** An owner id (a JWT `sub`, any string) as a directory name. */
 export function safeSegment(value: string): string {
   const cleaned = value

@@ -8,7 +8,7 @@ import type { SessionRepository } from '../../db/session-repository.js';
 import { chunkLength, chunkStart } from '../chunking.js';
 import { UploadError } from '../errors.js';
 import type { UploadEvents } from '../events.js';
-import type { ChunkSink, ChunkStorage } from '../storage/chunk-storage.js';
+import { type ChunkSink, type ChunkStorage, uploadShape } from '../storage/chunk-storage.js';
 import { storageError } from '../storage/storage-error.js';
 import { checksumMismatch, createChecksummer, type ExpectedChecksum } from './checksum.js';
 import { sha256 } from './hash-state.js';
@@ -48,7 +48,12 @@ export async function storeNumberedChunk(
   const size = chunkLength(chunkNumber, session.chunkSize, length);
   const recorded = session.chunks[String(chunkNumber)];
   const protectedEnd = recorded ? start + size : Math.max(start, Math.min(start + size, session.uploadOffset));
-  const sink = await deps.storage.openSink(id, session.uploadOffset);
+  const shape = uploadShape(session, length);
+  // nothing stored to keep: the whole chunk goes in one stream (straight into its part on S3)
+  const whole = protectedEnd === start && deps.storage.openWholeChunk;
+  const sink = whole
+    ? await whole.call(deps.storage, id, session.uploadOffset, shape, chunkNumber)
+    : await deps.storage.openSink(id, session.uploadOffset, shape);
   try {
     const put = await putChunk(sink, stream, {
       chunkNumber,

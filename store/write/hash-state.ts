@@ -6,6 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { ByteSource } from '../storage/chunk-storage.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
 
 /** Where an upload's hash state stands: valid up to `offset`; `file` when it covers every byte. */
@@ -27,16 +28,18 @@ export class HashStates {
 
   /**
    * A hasher for an upload at `offset`: this process's running state when it is exactly there,
-   * else one rebuilt from the data file (the current chunk always; the whole file when cheap).
+   * else one rebuilt from the stored bytes (the current chunk always; the whole file when cheap and
+   * `source` holds it from offset 0, which an object store's spool of one chunk does not).
    */
-  async hasherAt(id: string, dataFile: string, offset: number, chunkSize: number): Promise<UploadHasher> {
+  async hasherAt(id: string, source: ByteSource, offset: number, chunkSize: number): Promise<UploadHasher> {
     const known = this.states.get(id);
     this.states.delete(id);
     if (known?.offset === offset) return new UploadHasher(this, id, offset, known.file);
-    const withFile = offset <= REHASH_ON_RESUME_LIMIT;
-    const chunkStart = Math.floor(offset / chunkSize) * chunkSize;
+    const withFile = offset <= REHASH_ON_RESUME_LIMIT && source.from === 0;
+    const chunkStart = Math.floor(offset / chunkSize) * chunkSize - source.from;
+    const { path } = source;
     if (offset === 0) await this.call({ op: 'reset', key: id, withFile: true });
-    else await this.call({ op: 'prime', key: id, path: dataFile, chunkStart, offset, withFile });
+    else await this.call({ op: 'prime', key: id, path, chunkStart, offset: offset - source.from, withFile });
     return new UploadHasher(this, id, offset, withFile);
   }
 
@@ -50,11 +53,11 @@ export class HashStates {
     }
   }
 
-  /** sha256 of the first `length` bytes: from the running state if it covers them, else from disk. */
-  async fileDigest(id: string, dataFile: string, length: number): Promise<string> {
+  /** sha256 of the first `length` bytes from the running state, when it covers exactly them. */
+  async runningDigest(id: string, length: number): Promise<string | undefined> {
     const known = this.states.get(id);
     const running = known?.file && known.offset === length ? await this.call({ op: 'file', key: id }) : null;
-    return running ?? (await this.hashFile(dataFile, 0, length));
+    return running ?? undefined;
   }
 
   async hashFile(file: string, start: number, end: number): Promise<string> {

@@ -6,7 +6,7 @@ import type { UploadSession } from '../../db/schema.js';
 import type { SessionRepository } from '../../db/session-repository.js';
 import { UploadError } from '../errors.js';
 import type { UploadEvents } from '../events.js';
-import type { ChunkSink, ChunkStorage } from '../storage/chunk-storage.js';
+import { type ChunkSink, type ChunkStorage, uploadShape } from '../storage/chunk-storage.js';
 import { storageError } from '../storage/storage-error.js';
 import type { BlockPool } from './block-pool.js';
 import type { BodyCheck } from './checksum.js';
@@ -57,7 +57,8 @@ export class UploadWriter {
   /** The upload's running hashes at its offset: this process's, or rebuilt from its stored bytes. */
   hasherAt(session: UploadSession): Promise<UploadHasher> {
     const { id, uploadOffset, chunkSize } = session;
-    return this.w.hashes.hasherAt(id, this.w.storage.sourceOf(id).path, uploadOffset, chunkSize);
+    const chunkStart = Math.floor(uploadOffset / chunkSize) * chunkSize;
+    return this.w.hashes.hasherAt(id, this.w.storage.sourceOf(id, chunkStart), uploadOffset, chunkSize);
   }
 
   /** Writes `body` at the session's offset; resolves with the durable offset it reached. */
@@ -116,7 +117,7 @@ export class UploadWriter {
     stop: AbortSignal,
   ): Promise<WriteOutcome> {
     const { session } = target;
-    const sink = await this.w.storage.openSink(session.id, session.uploadOffset);
+    const sink = await this.w.storage.openSink(session.id, session.uploadOffset, uploadShape(session, target.length));
     let recorded = session.uploadOffset;
     let row: UploadSession | undefined;
     try {

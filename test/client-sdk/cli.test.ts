@@ -3,14 +3,12 @@
 // the message says so only when it is true; --json output parses; exit codes tell failures apart;
 // a server that does not answer is named the same way by every command; downloads do not overwrite
 // a file unasked; nothing is written to the home directory when a resume file is configured.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
+import { type CliRun, runCli } from '../helpers/cli.js';
 import { filesEqual, randomFile } from '../helpers/files.js';
 import { closedPort } from '../helpers/ports.js';
-import { ROOT } from '../helpers/server.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
 import { expectAssetOf } from '../helpers/uploads.js';
 import {
@@ -23,37 +21,11 @@ import {
   waitForOffset,
 } from './fixture.js';
 
-const BIN = path.join(
-  ROOT,
-  (JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin[
-    'upload-cli'
-  ] ?? '',
-);
-
-interface Run {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-}
-
 /** The home directory the CLI runs with: a scratch one, so a stray write there cannot reach the user's. */
 let home = '';
 
-function cli(args: string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: home, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  return { child, done };
+function cli(args: string[], env: Record<string, string>): CliRun {
+  return runCli(args, env, home);
 }
 
 describe('upload-cli', () => {

@@ -75,28 +75,6 @@ export function slowly(data: Buffer, stop: AbortSignal, sent: { bytes: number })
   );
 }
 
-/** `inner`, noting per upload the offset up to which written bytes have been synced. */
-export function watchSyncs(inner: ChunkStorage, synced: Map<string, number>): ChunkStorage {
-  const watched = Object.create(inner) as ChunkStorage;
-  watched.openSink = async (id, durableOffset) => {
-    const sink = await inner.openSink(id, durableOffset);
-    let written = durableOffset;
-    return {
-      write: async (bytes, at) => {
-        await sink.write(bytes, at);
-        written = Math.max(written, at + bytes.reduce((n, b) => n + b.length, 0));
-      },
-      sync: async () => {
-        const upTo = written;
-        await sink.sync();
-        synced.set(id, Math.max(synced.get(id) ?? 0, upTo));
-      },
-      close: () => sink.close(),
-    };
-  };
-  return watched;
-}
-
 /** What the service holds of an upload: its row's progress and its stored bytes. */
 export interface Snapshot {
   status: string;
@@ -135,7 +113,9 @@ export function uploadServiceFixture(factory: StorageFactory): UploadServiceFixt
     const session = await sessions.find(id);
     if (!session) throw new Error(`no session ${id}`);
     const storedLength = await storage.storedLength(id);
-    const stored = storedLength === undefined ? undefined : await collect(storage.read(id, 0, storedLength));
+    // object storage cannot read its parts back before completion: there the asset is compared
+    const readable = storedLength !== undefined && storage.readsWholeUploads;
+    const stored = readable ? await collect(storage.read(id, 0, storedLength)) : undefined;
     return {
       status: session.status,
       offset: session.uploadOffset,

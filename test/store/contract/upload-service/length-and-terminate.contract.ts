@@ -1,11 +1,10 @@
 // The UploadService contract: a deferred length (declared once, with a body or without) and
 // termination.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { sha256 } from '../../../helpers/files.js';
-import type { StorageFactory } from '../storage-factories.js';
+import { collect, type StorageFactory } from '../storage-factories.js';
 import { C, chunkDigests, expectRejection, streamOf, uploadServiceFixture } from './fixture.js';
 
 export function uploadServiceLengthAndTerminateContract(factory: StorageFactory): void {
@@ -91,7 +90,7 @@ export function uploadServiceLengthAndTerminateContract(factory: StorageFactory)
         expect(await fx.storage.storedLength(id), 'the bytes became the asset').to.equal(undefined);
         const kept = await fx.assets.find(asset.id);
         expect(kept?.sha256).to.equal(sha256(source));
-        const bytes = await readFile(fx.storage.assetSource(asset.storagePath).path);
+        const bytes = await collect(fx.storage.readAsset(asset.storagePath, 0, asset.size));
         expect(bytes.equals(source)).to.equal(true);
       });
     });

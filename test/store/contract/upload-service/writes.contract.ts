@@ -31,7 +31,9 @@ export function uploadServiceWritesContract(factory: StorageFactory): void {
       }
       const snap = await snapshotUpload(id);
       expect(Object.keys(snap.chunks)).to.deep.equal(['1', '2', '3']);
-      expect(snap.storedSha256).to.equal(sha256(source.subarray(0, source.length - 1)));
+      if (fx.storage.readsWholeUploads) {
+        expect(snap.storedSha256).to.equal(sha256(source.subarray(0, source.length - 1)));
+      }
 
       // the last byte completes the upload, which becomes its asset under the same lock
       const asset = await finish(store, streamOf(source.subarray(source.length - 1)), id, source.length - 1);
@@ -74,9 +76,10 @@ export function uploadServiceWritesContract(factory: StorageFactory): void {
       expect(snap.chunks).to.deep.equal(chunkDigests(source, C, 2 * C));
       // never beyond the bytes stored, and those bytes are the source's
       expect(snap.storedLength).to.be.at.least(snap.offset);
-      expect(sha256(await collect(fx.storage.read(id, 0, snap.offset)))).to.equal(
-        sha256(source.subarray(0, snap.offset)),
-      );
+      if (fx.storage.readsWholeUploads) {
+        const stored = await collect(fx.storage.read(id, 0, snap.offset));
+        expect(sha256(stored)).to.equal(sha256(source.subarray(0, snap.offset)));
+      }
 
       // and the upload resumes from there, in a fresh instance
       const resumed = newStore();

@@ -1,0 +1,65 @@
+// 200 MiB on S3, opt-in (S3_LARGE_TESTS=1 beside S3_ENDPOINT; several minutes of a shared machine):
+// tus-js-client in one PATCH and the REST chunk routes (shuffled, 4 in flight) each store a
+// 200 MiB file byte-identical, downloaded whole and by two Ranges.
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { sha256, tempDir } from '../../helpers/files.js';
+import { runPool, shuffled } from '../../helpers/pool.js';
+import { chunkNumbers, chunkOf, uniqueOwner } from '../../helpers/rest.js';
+import { s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import { startTestServerAt, type TestServer } from '../../helpers/server.js';
+import { StorageApi } from '../../helpers/storage-api.js';
+import { tusUploadSource } from '../../helpers/tus.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 200 * MiB;
+
+describe('200 MiB on S3', function () {
+  this.timeout(600_000);
+  let server: TestServer;
+  let data: Buffer;
+  const owner = uniqueOwner('s3big');
+
+  before(async function () {
+    const why = s3Unavailable() ?? (process.env.S3_LARGE_TESTS === '1' ? undefined : 'S3_LARGE_TESTS is not 1');
+    if (why) {
+      console.log(`      skipped: ${why}`);
+      this.skip();
+    }
+    const dataDir = await tempDir('upload-test-s3-big-');
+    server = await startTestServerAt(dataDir, { ...s3ServerEnv(s3TestSettings(dataDir)), CHUNK_SIZE: '10MiB' });
+    data = randomBytes(SIZE);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  async function expectDownloads(assetId: string): Promise<void> {
+    const api = new StorageApi(server.url, owner);
+    expect((await api.asset(assetId)).sha256).to.equal(sha256(data));
+    expect((await api.download(assetId)).bytes.equals(data), 'whole').to.equal(true);
+    for (const [start, end] of [
+      [10 * MiB - 1, 30 * MiB],
+      [SIZE - 1000, SIZE - 1],
+    ] as const) {
+      const part = await api.download(assetId, { Range: `bytes=${start}-${end}` });
+      expect(part.status).to.equal(206);
+      expect(part.bytes.equals(data.subarray(start, end + 1)), `bytes ${start}-${end}`).to.equal(true);
+    }
+  }
+
+  it('tus-js-client, one PATCH', async () => {
+    const result = await tusUploadSource(server.tusUrl, data, { owner, metadata: { filename: 'big.bin' } });
+    await expectDownloads(result.assetId ?? '');
+  });
+
+  it('REST chunks, shuffled, 4 in flight', async () => {
+    const api = new StorageApi(server.url, owner);
+    const created = await api.initiate({ filename: 'big-rest.bin', file_size: SIZE, asset_type: 'video' });
+    const C = created.chunk_size;
+    await runPool(shuffled(chunkNumbers(SIZE, C)), 4, async (n) => {
+      await api.chunk(created.session_id, n, chunkOf(data, n, C));
+    });
+    await expectDownloads((await api.complete(created.session_id)).asset_id);
+  });
+});
