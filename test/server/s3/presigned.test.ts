@@ -60,9 +60,11 @@ describe('presigned downloads on S3', function () {
 
     const anonymous = await fetch(download, { redirect: 'manual' });
     expect(anonymous.status).to.equal(401);
+    expect(anonymous.headers.get('x-error-type'), 'the error type').to.equal('unauthorized');
     expect(anonymous.headers.get('location')).to.equal(null);
     const stranger = await new StorageApi(server.url, uniqueOwner('stranger')).download(result.assetId ?? '');
     expect(stranger.status).to.equal(403);
+    expect(stranger.headers.get('x-error-type'), 'the error type').to.equal('forbidden');
     expect(stranger.headers.get('location')).to.equal(null);
   });
 });
