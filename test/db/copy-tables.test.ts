@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { getTableName, sql } from 'drizzle-orm';
 import { type Database, openDatabase } from '../../db/client.js';
 import { copyTables } from '../../db/copy-tables.js';
-import { assets, dataIdentity, uploadEvents, uploadSessions, webhookOutbox } from '../../db/schema.js';
+import { assets, dataIdentity, storageUploads, uploadEvents, uploadSessions, webhookOutbox } from '../../db/schema.js';
 import { SCHEMA_TABLES } from '../../db/table-rows.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/postgres.js';
@@ -57,6 +57,16 @@ async function fill(database: Database): Promise<void> {
       .values({ eventId: randomUUID(), type: 'upload.completed', sessionId: 'session-0', payload: { i } });
   }
   await db.insert(dataIdentity).values({ identity: randomUUID() });
+  // object storage's multipart uploads, for the sessions still receiving
+  for (const i of [1, 5]) {
+    await db.insert(storageUploads).values({
+      sessionId: `session-${i}`,
+      objectKey: `prefix/assets/owner/${i}/file ${i}.bin`,
+      uploadId: `multipart-${i}`,
+      chunkSize: 5 * 1024 * 1024,
+      parts: { '1': { etag: '"abc"', size: 5 * 1024 * 1024 } },
+    });
+  }
 }
 
 /** A table's rows as PostgreSQL's JSON text, in primary key order (the first column of every table). */
@@ -104,6 +114,7 @@ describe('copyTables', () => {
       upload_events: 11,
       webhook_outbox: 3,
       data_identity: 1,
+      storage_uploads: 2,
     });
     for (const table of SCHEMA_TABLES) {
       const expected = await rowsOf(source, table);
