@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { getTableName, sql } from 'drizzle-orm';
 import { type Database, openDatabase } from '../../db/client.js';
 import { copyTables } from '../../db/copy-tables.js';
-import { assets, dataIdentity, uploadEvents, uploadSessions, webhookOutbox } from '../../db/schema.js';
+import { assets, dataIdentity, storageUploads, uploadEvents, uploadSessions, webhookOutbox } from '../../db/schema.js';
 import { SCHEMA_TABLES } from '../../db/table-rows.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/postgres.js';
@@ -55,6 +55,16 @@ async function fill(database: Database): Promise<void> {
     await db
       .insert(webhookOutbox)
       .values({ eventId: randomUUID(), type: 'upload.completed', sessionId: 'session-0', payload: { i } });
+  }
+  for (let i = 0; i < 6; i++) {
+    await db.insert(storageUploads).values({
+      sessionId: `session-${i}`,
+      objectKey: `prefix/assets/owner/${randomUUID()}/file ${i}.bin`,
+      uploadId: `2~${randomUUID()}`,
+      chunkSize: 5 * 1024 * 1024,
+      parts: { '1': { etag: `"${'c'.repeat(32)}"`, size: 5 * 1024 * 1024 } },
+      sealed: i === 5,
+    });
   }
   await db.insert(dataIdentity).values({ identity: randomUUID() });
 }
@@ -104,6 +114,7 @@ describe('copyTables', () => {
       upload_events: 11,
       webhook_outbox: 3,
       data_identity: 1,
+      storage_uploads: 6,
     });
     for (const table of SCHEMA_TABLES) {
       const expected = await rowsOf(source, table);

@@ -14,6 +14,7 @@ import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { sha256, tempDir } from '../../helpers/files.js';
 import { chunkNumbers, chunkOf, runPool, StorageApi, shuffled, uniqueOwner } from '../../helpers/rest.js';
 import {
+  emptyPrefix,
   multipartUploads,
   objectKeys,
   s3ClientFor,
@@ -48,6 +49,7 @@ describe('uploads on S3, end to end', function () {
   });
   after(async () => {
     await server?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   /** The asset downloads byte-identical whole and by a Range across a chunk edge; it is one object, nothing left over. */

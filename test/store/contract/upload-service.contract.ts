@@ -169,6 +169,7 @@ export function uploadServiceContract(factory: StorageFactory): void {
       storage = await factory.make(dataDir);
     });
     after(async () => {
+      if (storage) await factory.cleanup?.(storage);
       if (dataDir) await removeDir(dataDir);
     });
 
