@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  DeleteObjectsCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type S3Client,
@@ -89,4 +91,24 @@ export async function multipartUploads(
     new ListMultipartUploadsCommand({ Bucket: settings.bucket, Prefix: `${settings.prefix}/` }),
   );
   return (answer.Uploads ?? []).map((u) => ({ key: u.Key ?? '', uploadId: u.UploadId ?? '' }));
+}
+
+/**
+ * Deletes every object and aborts every multipart upload under the prefix: each test file leaves
+ * the gateway as it found it (a memstore gateway holds everything in a few GiB of RAM).
+ */
+export async function emptyPrefix(settings: S3Settings): Promise<void> {
+  const client = await s3ClientFor(settings);
+  for (const upload of await multipartUploads(client, settings)) {
+    await client.send(
+      new AbortMultipartUploadCommand({ Bucket: settings.bucket, Key: upload.key, UploadId: upload.uploadId }),
+    );
+  }
+  for (;;) {
+    const keys = await objectKeys(client, settings);
+    if (keys.length === 0) return;
+    await client.send(
+      new DeleteObjectsCommand({ Bucket: settings.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
+    );
+  }
 }

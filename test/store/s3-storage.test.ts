@@ -13,7 +13,7 @@ import type { UploadShape } from '../../store/storage/chunk-storage.js';
 import type { S3Settings } from '../../store/storage/s3-settings.js';
 import { S3ChunkStorage } from '../../store/storage/s3-storage.js';
 import { removeDir, tempDir } from '../helpers/files.js';
-import { s3ClientFor, s3TestSettings, s3Unavailable } from '../helpers/s3.js';
+import { emptyPrefix, s3ClientFor, s3TestSettings, s3Unavailable } from '../helpers/s3.js';
 import { sharedDatabase } from '../helpers/server.js';
 import { collect } from './contract/storage-factories.js';
 
@@ -49,6 +49,7 @@ describe('S3ChunkStorage', () => {
   });
   after(async () => {
     if (dir) await removeDir(dir);
+    if (settings) await emptyPrefix(settings);
   });
 
   it('sends each whole chunk as its part and records the ETag S3 answered; a partial chunk stays spooled', async () => {

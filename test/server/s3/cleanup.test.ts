@@ -11,7 +11,14 @@ import { expect } from 'chai';
 import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { sha256, tempDir } from '../../helpers/files.js';
 import { uniqueOwner } from '../../helpers/rest.js';
-import { multipartUploads, s3ClientFor, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import {
+  emptyPrefix,
+  multipartUploads,
+  s3ClientFor,
+  s3ServerEnv,
+  s3TestSettings,
+  s3Unavailable,
+} from '../../helpers/s3.js';
 import { startTestServerAt, type TestServer } from '../../helpers/server.js';
 import { StorageApi } from '../../helpers/storage-api.js';
 import { tusUploadSource } from '../../helpers/tus.js';
@@ -45,6 +52,7 @@ describe('the cleanup sweep on S3', function () {
   after(async () => {
     await longTtl?.close();
     await sweeper?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   const keysInProgress = async () => (await multipartUploads(client, settings)).map((u) => u.key);

@@ -4,16 +4,18 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
+import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { type ClientFixture, freshOwner, MiB, startClientFixture, waitForOffset } from '../../client-sdk/fixture.js';
 import { runCli } from '../../helpers/cli.js';
 import { randomFile, sha256 } from '../../helpers/files.js';
-import { s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import { emptyPrefix, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
 import { StorageApi } from '../../helpers/storage-api.js';
 import { tokenFor } from '../../helpers/tokens.js';
 
 describe('upload-cli on S3', function () {
   this.timeout(120_000);
   let f: ClientFixture;
+  let settings: S3Settings | undefined;
 
   before(async function () {
     const why = s3Unavailable();
@@ -21,10 +23,12 @@ describe('upload-cli on S3', function () {
       console.log(`      skipped: ${why}`);
       this.skip();
     }
-    f = await startClientFixture(s3ServerEnv(s3TestSettings('/nonexistent')));
+    settings = s3TestSettings('/nonexistent');
+    f = await startClientFixture(s3ServerEnv(settings));
   });
   after(async () => {
     await f?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   it('resumes an upload stopped by Ctrl-C and finishes it byte-identical', async () => {

@@ -5,10 +5,11 @@
 // refuses to continue it (503 unavailable, nothing changed) and the first finishes it.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { sha256, tempDir } from '../../helpers/files.js';
 import { runPool, shuffled } from '../../helpers/pool.js';
 import { chunkNumbers, chunkOf, uniqueOwner } from '../../helpers/rest.js';
-import { s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import { emptyPrefix, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
 import { startTestServerAt, type TestServer } from '../../helpers/server.js';
 import { StorageApi } from '../../helpers/storage-api.js';
 import { createUpload, expectTusError, headOffset, patchUpload } from '../../helpers/tus-http.js';
@@ -19,6 +20,7 @@ describe('two instances on S3 with no shared disk', function () {
   this.timeout(120_000);
   let one: TestServer;
   let two: TestServer;
+  let settings: S3Settings | undefined;
   const owner = uniqueOwner('s3two');
 
   before(async function () {
@@ -28,7 +30,7 @@ describe('two instances on S3 with no shared disk', function () {
       this.skip();
     }
     const dirOne = await tempDir('upload-test-s3-one-');
-    const settings = s3TestSettings(dirOne);
+    settings = s3TestSettings(dirOne);
     const env = { ...s3ServerEnv(settings), CHUNK_SIZE: '5MiB' };
     one = await startTestServerAt(dirOne, env);
     two = await startTestServerAt(await tempDir('upload-test-s3-two-'), env);
@@ -36,6 +38,7 @@ describe('two instances on S3 with no shared disk', function () {
   after(async () => {
     await one?.stop();
     await two?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   /** The same upload's URL on the other instance. */

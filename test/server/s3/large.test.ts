@@ -3,10 +3,11 @@
 // 200 MiB file byte-identical, downloaded whole and by two Ranges.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { sha256, tempDir } from '../../helpers/files.js';
 import { runPool, shuffled } from '../../helpers/pool.js';
 import { chunkNumbers, chunkOf, uniqueOwner } from '../../helpers/rest.js';
-import { s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import { emptyPrefix, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
 import { startTestServerAt, type TestServer } from '../../helpers/server.js';
 import { StorageApi } from '../../helpers/storage-api.js';
 import { tusUploadSource } from '../../helpers/tus.js';
@@ -18,6 +19,7 @@ describe('200 MiB on S3', function () {
   this.timeout(600_000);
   let server: TestServer;
   let data: Buffer;
+  let settings: S3Settings | undefined;
   const owner = uniqueOwner('s3big');
 
   before(async function () {
@@ -27,11 +29,13 @@ describe('200 MiB on S3', function () {
       this.skip();
     }
     const dataDir = await tempDir('upload-test-s3-big-');
-    server = await startTestServerAt(dataDir, { ...s3ServerEnv(s3TestSettings(dataDir)), CHUNK_SIZE: '10MiB' });
+    settings = s3TestSettings(dataDir);
+    server = await startTestServerAt(dataDir, { ...s3ServerEnv(settings), CHUNK_SIZE: '10MiB' });
     data = randomBytes(SIZE);
   });
   after(async () => {
     await server?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   async function expectDownloads(assetId: string): Promise<void> {

@@ -4,9 +4,10 @@
 // (no token: 401, another owner: 403, neither gets a URL).
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { tempDir } from '../../helpers/files.js';
 import { uniqueOwner } from '../../helpers/rest.js';
-import { s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import { emptyPrefix, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
 import { startTestServerAt, type TestServer } from '../../helpers/server.js';
 import { StorageApi } from '../../helpers/storage-api.js';
 import { tokenFor } from '../../helpers/tokens.js';
@@ -15,6 +16,7 @@ import { tusUploadSource } from '../../helpers/tus.js';
 describe('presigned downloads on S3', function () {
   this.timeout(60_000);
   let server: TestServer;
+  let settings: S3Settings | undefined;
   const owner = uniqueOwner('s3url');
 
   before(async function () {
@@ -24,11 +26,12 @@ describe('presigned downloads on S3', function () {
       this.skip();
     }
     const dataDir = await tempDir('upload-test-s3-url-');
-    const settings = { ...s3TestSettings(dataDir), presignedDownloads: true };
+    settings = { ...s3TestSettings(dataDir), presignedDownloads: true };
     server = await startTestServerAt(dataDir, { ...s3ServerEnv(settings), CHUNK_SIZE: '5MiB' });
   });
   after(async () => {
     await server?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   it('redirects the owner to a presigned URL that serves the asset whole and by Range', async () => {

@@ -4,9 +4,17 @@
 // acknowledged), resumes from the spool, and the upload finishes byte-identical.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import type { S3Settings } from '../../../store/storage/s3-settings.js';
 import { removeDir, sha256, tempDir } from '../../helpers/files.js';
 import { uniqueOwner } from '../../helpers/rest.js';
-import { multipartUploads, s3ClientFor, s3ServerEnv, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import {
+  emptyPrefix,
+  multipartUploads,
+  s3ClientFor,
+  s3ServerEnv,
+  s3TestSettings,
+  s3Unavailable,
+} from '../../helpers/s3.js';
 import { type ChildServer, startChildServer } from '../../helpers/server.js';
 import { StorageApi } from '../../helpers/storage-api.js';
 import { createUpload, headOffset, OpenPatch, patchUpload } from '../../helpers/tus-http.js';
@@ -18,6 +26,7 @@ describe('SIGKILL in the middle of a PATCH on S3', function () {
   this.timeout(120_000);
   let dataDir: string | undefined;
   let server: ChildServer | undefined;
+  let settings: S3Settings | undefined;
 
   before(function () {
     const why = s3Unavailable();
@@ -29,12 +38,14 @@ describe('SIGKILL in the middle of a PATCH on S3', function () {
   after(async () => {
     await server?.kill('SIGTERM');
     if (dataDir) await removeDir(dataDir);
+    if (settings) await emptyPrefix(settings);
   });
 
   it('restarts at the durable offset, resumes from the spool and finishes byte-identical', async () => {
     dataDir = await tempDir('upload-test-s3-kill-');
-    const settings = s3TestSettings(dataDir);
-    const env = { ...s3ServerEnv(settings), CHUNK_SIZE: '5MiB' };
+    const mine = s3TestSettings(dataDir);
+    settings = mine;
+    const env = { ...s3ServerEnv(mine), CHUNK_SIZE: '5MiB' };
     const owner = uniqueOwner('s3kill');
     const data = randomBytes(3 * C + 777);
     server = await startChildServer(dataDir, env);
@@ -63,8 +74,8 @@ describe('SIGKILL in the middle of a PATCH on S3', function () {
     const asset = await api.asset(rest.headers.get('upload-asset-id') ?? '');
     expect(asset.sha256, 'sha256 read back from the object after the restart').to.equal(sha256(data));
     expect((await api.download(asset.asset_id)).bytes.equals(data)).to.equal(true);
-    const client = await s3ClientFor(settings);
-    await waitFor(async () => (await multipartUploads(client, settings)).length === 0, {
+    const client = await s3ClientFor(mine);
+    await waitFor(async () => (await multipartUploads(client, mine)).length === 0, {
       what: 'no multipart upload left under the prefix',
     });
   });

@@ -15,6 +15,7 @@ import { sha256, tempDir } from '../../helpers/files.js';
 import { runPool, shuffled } from '../../helpers/pool.js';
 import { chunkNumbers, chunkOf, uniqueOwner } from '../../helpers/rest.js';
 import {
+  emptyPrefix,
   multipartUploads,
   objectKeys,
   s3ClientFor,
@@ -50,6 +51,7 @@ describe('uploads on S3, end to end', function () {
   });
   after(async () => {
     await server?.stop();
+    if (settings) await emptyPrefix(settings);
   });
 
   /** The asset downloads byte-identical whole and by a Range across a chunk edge; it is one object, nothing left over. */

@@ -35,6 +35,7 @@ export function chunkStorageContract(factory: StorageFactory): void {
       storage = await factory.make(dir);
     });
     after(async () => {
+      if (storage) await factory.cleanup?.(storage);
       if (dir) await removeDir(dir);
     });
 

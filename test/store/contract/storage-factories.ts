@@ -6,7 +6,7 @@ import type { ChunkStorage } from '../../../store/storage/chunk-storage.js';
 import { FileChunkStorage } from '../../../store/storage/file-storage.js';
 import { StorageLayout } from '../../../store/storage/layout.js';
 import { S3ChunkStorage } from '../../../store/storage/s3-storage.js';
-import { s3ClientFor, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
+import { emptyPrefix, s3ClientFor, s3TestSettings, s3Unavailable } from '../../helpers/s3.js';
 import { sharedDatabase } from '../../helpers/server.js';
 
 export interface StorageFactory {
@@ -15,6 +15,8 @@ export interface StorageFactory {
   unavailable(): string | undefined;
   /** A storage of its own, rooted in `dataDir` (a fresh temporary directory). */
   make(dataDir: string): Promise<ChunkStorage>;
+  /** Removes what the storage left outside `dataDir` (an S3 prefix). */
+  cleanup?(storage: ChunkStorage): Promise<void>;
 }
 
 export const STORAGE_FACTORIES: StorageFactory[] = [
@@ -35,6 +37,9 @@ export const STORAGE_FACTORIES: StorageFactory[] = [
       const database = await sharedDatabase();
       await database.migrate();
       return new S3ChunkStorage(await s3ClientFor(settings), settings, new StorageUploadRepository(database.db));
+    },
+    async cleanup(storage) {
+      if (storage instanceof S3ChunkStorage) await emptyPrefix(storage.settings);
     },
   },
 ];

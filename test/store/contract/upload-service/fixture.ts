@@ -179,6 +179,7 @@ export function uploadServiceFixture(factory: StorageFactory): UploadServiceFixt
     storage = await factory.make(dataDir);
   });
   after(async () => {
+    if (storage) await factory.cleanup?.(storage);
     if (dataDir) await removeDir(dataDir);
   });
 
