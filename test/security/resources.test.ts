@@ -147,7 +147,9 @@ describe('security: bounded resources', () => {
       const guarded = await startTestServer({ HOST: '0.0.0.0', METRICS_TOKEN: TOKEN });
       const local = await startTestServer({ HOST: '127.0.0.1' });
       try {
-        expect((await fetch(`${guarded.url}/metrics`)).status).to.equal(401);
+        const refused = await fetch(`${guarded.url}/metrics`);
+        expect(refused.status).to.equal(401);
+        expect(refused.headers.get('x-error-type')).to.equal('unauthorized');
         const scraped = await fetch(`${guarded.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } });
         expect(scraped.status).to.equal(200);
         expect(await scraped.text()).to.include('upload_sessions');

@@ -54,7 +54,9 @@ describe('upload page routes and dev tokens', () => {
       dev_tokens: true,
     });
     expect(await (await fetch(`${configured.url}/app/config.json`)).json()).to.include({ dev_tokens: false });
-    expect((await fetch(`${configured.url}/dev/token?sub=alice`)).status).to.equal(404);
+    const off = await fetch(`${configured.url}/dev/token?sub=alice`);
+    expect(off.status).to.equal(404);
+    expect(off.headers.get('x-error-type')).to.equal('not_found');
 
     const res = await fetch(`${dev.url}/dev/token?sub=alice`);
     expect(res.headers.get('cache-control')).to.equal('no-store');
@@ -62,7 +64,9 @@ describe('upload page routes and dev tokens', () => {
     expect(sub).to.equal('alice');
     const list = await fetch(`${dev.url}/storage/chunked-upload`, { headers: { Authorization: `Bearer ${token}` } });
     expect(list.status).to.equal(200);
-    expect((await fetch(`${dev.url}/dev/token?sub=${encodeURIComponent('a b')}`)).status).to.equal(400);
+    const bad = await fetch(`${dev.url}/dev/token?sub=${encodeURIComponent('a b')}`);
+    expect(bad.status).to.equal(400);
+    expect(bad.headers.get('x-error-type')).to.equal('validation_error');
   });
 
   it('upload-cli token signs with the dev secret in DATA_DIR, and the server accepts it', async () => {
