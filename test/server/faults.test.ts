@@ -4,7 +4,6 @@
 // disk, and the upload continues when the database is back.
 import { execFile } from 'node:child_process';
 import { rm, rmdir, statfs, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { loadConfig } from '../../server/config/config.js';
@@ -12,6 +11,7 @@ import { type RunningServer, startServer } from '../../server/start.js';
 import { randomFile, readRange, removeDir, tempDir } from '../helpers/files.js';
 import { readBody } from '../helpers/integrity.js';
 import { startTestServerAt, type TestServer } from '../helpers/server.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { TEST_JWT_SECRET, tokenFor, uniqueOwner } from '../helpers/tokens.js';
 import { tusUploadFile } from '../helpers/tus.js';
 import { createUpload, headOffset, OpenPatch, patchUpload, tusRequest } from '../helpers/tus-http.js';
@@ -221,47 +221,3 @@ describe('faults', () => {
     });
   });
 });
-
-/** A TCP proxy to the database that the test can close (cutting every connection) and reopen. */
-class TcpProxy {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(
-    private readonly host: string,
-    private readonly targetPort: number,
-  ) {}
-
-  async open(): Promise<void> {
-    if (this.server) return;
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.targetPort, this.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
