@@ -15,6 +15,7 @@ import { parseOptions } from './lib/options.js';
 import { metricDefs, record, SERVERS, type Values, workloadBytes } from './lib/plan.js';
 import { ROOT, type ServerProcess, startServer, stopAll, stopProcess } from './lib/processes.js';
 import { checkTargets, formatSpread, summarise, table } from './lib/report.js';
+import { type BenchS3, benchS3 } from './lib/s3.js';
 import { GiB, MiB, spread } from './lib/stats.js';
 import { type Context, dataPaths, epochNow, runW1orW2, runW3, runW5, runW6Round } from './lib/workloads.js';
 
@@ -63,8 +64,10 @@ async function main(): Promise<void> {
   await mkdir(runDir, { recursive: true });
   if (options.cpuProf) await mkdir(options.cpuProf, { recursive: true });
   const values: Values = {};
+  const s3: BenchS3 | undefined = options.storage === 's3' ? await benchS3(options.servers) : undefined;
   log(
-    `${plan.mode} run: ${plan.rounds} round(s) of ${options.servers.join(' ')}; ours on ${database}; ` +
+    `${plan.mode} run: ${plan.rounds} round(s) of ${options.servers.join(' ')}; ours on ${database}` +
+      `${s3 ? ', storage s3 (stock: @tus/s3-store)' : ''}; ` +
       `workloads ${options.workloads.join(' ')}${options.workloads.includes('W3') ? ' (+W4)' : ''}`,
   );
 
@@ -91,12 +94,15 @@ async function main(): Promise<void> {
         for (const name of options.servers) {
           const dataDir = path.join(runDir, `round-${round + 1}`, name);
           await mkdir(dataDir, { recursive: true });
-          const env: Record<string, string> =
-            name === 'ours' ? { JWT_SECRET: secret, ...(db?.url ? { DATABASE_URL: db.url } : {}) } : {};
+          const env: Record<string, string> = {
+            ...(name === 'ours' ? { JWT_SECRET: secret, ...(db?.url ? { DATABASE_URL: db.url } : {}) } : {}),
+            ...s3?.env(name, round),
+          };
           const nodeFlags =
             name === 'ours' && options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProf}`] : [];
           const logFile = path.join(runDir, `${name}-round-${round + 1}.log`);
-          running.push(await startServer({ name, dataDir, log: logFile, env, nodeFlags }));
+          const storage = s3 ? ('s3' as const) : undefined;
+          running.push(await startServer({ name, dataDir, log: logFile, env, nodeFlags, storage }));
         }
         for (const workload of options.workloads) {
           for (const server of running) {
@@ -119,6 +125,7 @@ async function main(): Promise<void> {
             }
             log(`[round ${round + 1}/${plan.rounds}] ${workload} ${server.name.padEnd(5)} ${text}`);
             if (!options.keep) for (const dir of dataPaths(server)) await emptyDir(dir);
+            await s3?.empty(server.name);
           }
         }
       } finally {
@@ -130,6 +137,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
+    await s3?.close();
   }
 
   const defs = metricDefs(plan, options.workloads);
@@ -189,6 +197,7 @@ async function main(): Promise<void> {
       started: started.toISOString(),
       finished: finished.toISOString(),
       database,
+      storage: options.storage,
       machine,
       plan,
       servers: options.servers,

@@ -107,6 +107,8 @@ export interface LoadResult extends Omit<UploadResult, 'kind'> {
   kind: 'load';
   /** HEAD latencies (ms) sent between the first start() and the last onSuccess. */
   heads: number[];
+  /** OPTIONS latencies (ms) sent beside the HEADs: the floor any request meets under the load. */
+  options: number[];
   headErrors: string[];
 }
 

@@ -1,7 +1,9 @@
 // W6 in the client process: many tus-js-client uploads at once from a few users in small PATCHes
 // (the seed's own load test), while a worker thread times HEADs on those same uploads. The HEADs
 // run on their own thread so that a client busy pushing bytes does not delay them and charge its
-// own event-loop lag to the server.
+// own event-loop lag to the server. Beside each HEAD the thread times an OPTIONS, which every
+// server answers from memory (no database, no lock, no file): its latency is the floor any request
+// meets on that server under the load, so a HEAD's excess over it is the HEAD's own cost.
 import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -13,6 +15,7 @@ const now = () => performance.timeOrigin + performance.now();
 interface HeadSample {
   at: number;
   ms: number;
+  method: 'HEAD' | 'OPTIONS';
 }
 
 // Plain JavaScript, evaluated in the worker: no loader needed there. Open loop: one HEAD every
@@ -28,22 +31,27 @@ const samples = [];
 const errors = [];
 let next = 0;
 let inFlight = 0;
-const timer = setInterval(() => {
-  if (targets.length === 0 || inFlight >= 32) return;
-  const target = targets[next++ % targets.length];
+function probe(method, url, headers) {
   const at = performance.timeOrigin + performance.now();
   const started = performance.now();
   inFlight++;
-  const req = http.request(target.url, { method: 'HEAD', agent, headers: { 'Tus-Resumable': '1.0.0', Authorization: 'Bearer ' + target.token } }, (res) => {
+  const req = http.request(url, { method, agent, headers: { 'Tus-Resumable': '1.0.0', ...headers } }, (res) => {
     res.resume();
     res.on('end', () => {
       inFlight--;
-      samples.push({ at, ms: performance.now() - started });
-      if (res.statusCode !== 200 && errors.length < 20) errors.push('HEAD answered ' + res.statusCode);
+      samples.push({ at, ms: performance.now() - started, method });
+      const expected = method === 'HEAD' ? 200 : 204;
+      if (res.statusCode !== expected && errors.length < 20) errors.push(method + ' answered ' + res.statusCode);
     });
   });
-  req.on('error', (e) => { inFlight--; if (errors.length < 20) errors.push('HEAD: ' + e.message); });
+  req.on('error', (e) => { inFlight--; if (errors.length < 20) errors.push(method + ': ' + e.message); });
   req.end();
+}
+const timer = setInterval(() => {
+  if (targets.length === 0 || inFlight >= 32) return;
+  const target = targets[next++ % targets.length];
+  probe('HEAD', target.url, { Authorization: 'Bearer ' + target.token });
+  probe('OPTIONS', workerData.endpoint, {});
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (m.type === 'target') targets.push(m);
@@ -85,7 +93,10 @@ function loadUpload(job: LoadJob, index: number, token: string, onUrl: (url: str
 
 /** Runs W6; `tokenFor(who)` gives the Bearer token of owner `<job.owner>-<who>`. */
 export async function runLoad(job: LoadJob, tokenFor: (who: string) => string): Promise<LoadResult> {
-  const worker = new Worker(HEAD_WORKER, { eval: true, workerData: { intervalMs: job.headIntervalMs } });
+  const worker = new Worker(HEAD_WORKER, {
+    eval: true,
+    workerData: { intervalMs: job.headIntervalMs, endpoint: job.endpoint },
+  });
   const startedAt = now();
   const outcomes = await Promise.allSettled(
     Array.from({ length: job.count }, (_, i) => {
@@ -104,6 +115,9 @@ export async function runLoad(job: LoadJob, tokenFor: (who: string) => string): 
     if (outcome.status === 'fulfilled') durations.push(outcome.value);
     else errors.push(outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason));
   }
-  const heads = samples.filter((s) => s.at >= startedAt && s.at <= endedAt).map((s) => s.ms);
-  return { kind: 'load', startedAt, endedAt, durations, bytes: durations.length * job.size, errors, heads, headErrors };
+  const inWindow = samples.filter((s) => s.at >= startedAt && s.at <= endedAt);
+  const heads = inWindow.filter((s) => s.method === 'HEAD').map((s) => s.ms);
+  const options = inWindow.filter((s) => s.method === 'OPTIONS').map((s) => s.ms);
+  const bytes = durations.length * job.size;
+  return { kind: 'load', startedAt, endedAt, durations, bytes, errors, heads, options, headErrors };
 }

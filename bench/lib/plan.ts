@@ -91,6 +91,8 @@ export function metricDefs(plan: Plan, workloads: readonly Workload[]): MetricDe
     add('w6', `${w6Label(plan.w6)}, aggregate`, 'MiB/s', 'higher', true, 0);
     add('w6.head.p50', 'W6 HEAD (separate thread) p50', 'ms', 'lower', true, 1);
     add('w6.head.p99', 'W6 HEAD (separate thread) p99', 'ms', 'lower', true, 1);
+    add('w6.options.p50', 'W6 OPTIONS beside each HEAD (the floor) p50', 'ms', 'lower', true, 1);
+    add('w6.options.p99', 'W6 OPTIONS beside each HEAD (the floor) p99', 'ms', 'lower', true, 1);
   }
   for (const workload of workloads) {
     const key = workload.toLowerCase();

@@ -63,6 +63,8 @@ export interface ServerLaunch {
   env: Record<string, string>;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** The stock server's entry for object storage instead of files. */
+  storage?: 's3';
 }
 
 // ours runs as `npm start` does: the compiled bundle (built by `npm run build`)
@@ -71,6 +73,8 @@ const ENTRY: Record<ServerName, string> = {
   stock: 'bench/servers/stock.ts',
   limit: 'bench/servers/limit.ts',
 };
+
+const STOCK_S3 = 'bench/servers/stock-s3.ts';
 
 /** Starts a server (ours compiled, the others under tsx) and waits until /files answers OPTIONS. */
 export async function startServer(launch: ServerLaunch): Promise<ServerProcess> {
@@ -82,7 +86,7 @@ export async function startServer(launch: ServerLaunch): Promise<ServerProcess> 
       [
         ...(launch.nodeFlags ?? []),
         ...(launch.name === 'ours' ? [] : ['--import', 'tsx']),
-        path.join(ROOT, ENTRY[launch.name]),
+        path.join(ROOT, launch.storage === 's3' && launch.name === 'stock' ? STOCK_S3 : ENTRY[launch.name]),
       ],
       {
         cwd: ROOT,

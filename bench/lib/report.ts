@@ -37,14 +37,18 @@ export function formatSpread(s: Spread | null | undefined, digits: number): stri
 }
 
 export function table(summaries: Summary[], servers: ServerName[]): string {
-  const header = ['metric', 'unit', 'better', ...servers, 'ours/stock', 'ours/limit'];
+  // a ratio column only for the references that ran (object storage has no limit server)
+  const others = (['stock', 'limit'] as const).filter((name) => servers.includes('ours') && servers.includes(name));
+  const header = ['metric', 'unit', 'better', ...servers, ...others.map((name) => `ours/${name}`)];
   const rows = summaries.map((s) => [
     s.metric.label,
     s.metric.unit,
     s.metric.better,
     ...servers.map((name) => formatSpread(s.servers[name], s.metric.digits)),
-    s.ratios.stock ? `${s.ratios.stock.median.toFixed(2)}x` : '-',
-    s.ratios.limit ? `${s.ratios.limit.median.toFixed(2)}x` : '-',
+    ...others.map((name) => {
+      const ratio = s.ratios[name];
+      return ratio ? `${ratio.median.toFixed(2)}x` : '-';
+    }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>

@@ -60,8 +60,12 @@ export async function runW6(
   record('w6', aggregate);
   record('w6.head.p50', p50);
   record('w6.head.p99', p99);
+  const floor = quantile(result.options, 0.99);
+  record('w6.options.p50', quantile(result.options, 0.5));
+  record('w6.options.p99', floor);
   const text = failed
     ? 'FAILED'
-    : `${aggregate?.toFixed(0)} MiB/s; HEAD p50 ${p50?.toFixed(1)} ms, p99 ${p99?.toFixed(1)} ms (n=${result.heads.length})`;
+    : `${aggregate?.toFixed(0)} MiB/s; HEAD p50 ${p50?.toFixed(1)} ms, p99 ${p99?.toFixed(1)} ms (n=${result.heads.length}); ` +
+      `OPTIONS p99 ${floor?.toFixed(1)} ms`;
   return { text, startedAt: result.startedAt, endedAt: result.endedAt };
 }

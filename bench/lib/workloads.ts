@@ -26,7 +26,7 @@ export const epochNow = () => performance.timeOrigin + performance.now();
 export function dataPaths(server: ServerProcess): string[] {
   // ours keeps its database (PGlite) and secrets under DATA_DIR: only the uploaded bytes go
   return server.name === 'ours'
-    ? [path.join(server.dataDir, 'uploads'), path.join(server.dataDir, 'assets')]
+    ? ['uploads', 'assets', 'spool'].map((dir) => path.join(server.dataDir, dir))
     : [server.dataDir];
 }
 
