@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { initPgliteDir } from './pglite-init.js';
 import { lockDirectory } from './pglite-lock.js';
 import * as schema from './schema.js';
 
@@ -101,6 +102,7 @@ async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>)
   const lock = await lockDirectory(options.dataDir);
   let client: InstanceType<typeof PGlite>;
   try {
+    await initPgliteDir(options.dataDir);
     client = await PGlite.create({ dataDir: options.dataDir });
   } catch (error) {
     await lock.release();
