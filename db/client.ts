@@ -3,6 +3,7 @@
 // instances over the same schema, so repositories do not care which one they get.
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -10,6 +11,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { initPgliteDir } from './pglite-init.js';
 import { lockDirectory } from './pglite-lock.js';
+import { PgliteThread } from './pglite-thread.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -93,22 +95,23 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
 
 async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>): Promise<Database> {
   // loaded only when used: a server on PostgreSQL does not carry the embedded database's code
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
-    import('@electric-sql/pglite'),
+  const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
   await mkdir(options.dataDir, { recursive: true });
   const lock = await lockDirectory(options.dataDir);
-  let client: InstanceType<typeof PGlite>;
+  let client: PgliteThread;
   try {
     await initPgliteDir(options.dataDir);
-    client = await PGlite.create({ dataDir: options.dataDir });
+    client = await PgliteThread.open(options.dataDir);
   } catch (error) {
     await lock.release();
     throw error;
   }
-  const db = drizzlePglite(client, { schema });
+  // drizzle's PGlite driver calls only query(sql, params, {rowMode}) and transaction(fn), which the
+  // thread's client has; its type names the whole PGlite class
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema });
   const held = new Set<string>();
   return {
     kind: 'pglite',

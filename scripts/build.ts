@@ -14,9 +14,13 @@ const DIST = path.join(ROOT, 'dist');
 async function buildServer(): Promise<void> {
   await rm(DIST, { recursive: true, force: true });
   await build({
-    entryPoints: [path.join(ROOT, 'server/main.ts'), path.join(ROOT, 'store/write/hash-worker.ts')],
+    entryPoints: [
+      path.join(ROOT, 'server/main.ts'),
+      path.join(ROOT, 'store/write/hash-worker.ts'),
+      path.join(ROOT, 'db/pglite-worker.ts'),
+    ],
     outdir: DIST,
-    // flat: the modules find hash-worker.js and migrations/ next to themselves
+    // flat: the modules find hash-worker.js, pglite-worker.js and migrations/ next to themselves
     entryNames: '[name]',
     bundle: true,
     platform: 'node',
