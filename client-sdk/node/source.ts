@@ -37,7 +37,8 @@ export async function prepareNodeSource(source: NodeSource, options: NodeSourceO
     });
     if (!info.isFile()) throw new UploadClientError('source', `${source} is not a regular file`);
     return {
-      input: createReadStream(file),
+      // an empty file as an empty Buffer: tus-js-client's file source cannot slice zero bytes
+      input: info.size === 0 ? Buffer.alloc(0) : createReadStream(file),
       size: info.size,
       ...named(path.basename(file)),
       fingerprint: custom ?? `file:${file}:${info.size}:${info.mtimeMs}:${options.endpoint}`,

@@ -1,6 +1,6 @@
 // upload-cli as a user runs it: the package's bin as a child process. An upload stopped with
 // Ctrl-C (SIGINT) half-way resumes when the same command runs again and sends only the rest, and
-// the message says so only when it is true; --json output parses; exit codes tell failures apart;
+// the message says so only when it is true; an empty file uploads; --json output parses; exit codes tell failures apart;
 // a server that does not answer is named the same way by every command; downloads do not overwrite
 // a file unasked; nothing is written to the home directory when a resume file is configured.
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -81,6 +81,15 @@ describe('upload-cli', () => {
     expect(f.proxy.bodyBytes('PATCH', from), 'the second run sends less than the whole file').to.be.below(size);
     const asset = await expectAssetOf(f.server, result.assetId, file);
     expect(asset.assetType).to.equal('video');
+  });
+
+  it('uploads an empty file', async () => {
+    const file = await randomFile(f.dir, 0, 'cli-empty.bin');
+    const uploaded = await cli(['upload', file, '--json'], env).done;
+    expect(uploaded.code, uploaded.stderr).to.equal(0);
+    const { assetId, size } = JSON.parse(uploaded.stdout) as { assetId: string; size: number };
+    expect(size).to.equal(0);
+    await expectAssetOf(f.server, assetId, file);
   });
 
   it('status, list, download and cancel answer in JSON; token mints one the server accepts', async () => {

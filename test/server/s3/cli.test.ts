@@ -1,6 +1,7 @@
-// The client CLI against a server on S3 (skipped without S3_ENDPOINT): an upload in 1 MiB PATCHes
-// (ending inside chunks, so through the spool) stopped with Ctrl-C half-way resumes when the same
-// command runs again, and the asset is byte-identical.
+// The client CLI against a server on S3 (skipped without S3_ENDPOINT): files of 0 B, 1 B, exactly
+// one chunk and a chunk and a byte are stored byte-identical; an upload in 1 MiB PATCHes (ending
+// inside chunks, so through the spool) stopped with Ctrl-C half-way resumes when the same command
+// runs again, and the asset is byte-identical.
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -30,6 +31,24 @@ describe('upload-cli on S3', function () {
     await f?.stop();
     if (settings) await emptyPrefix(settings);
   });
+
+  // the fixture's server has 5 MiB chunks
+  for (const size of [0, 1, 5 * MiB, 5 * MiB + 1]) {
+    it(`stores a file of ${size} bytes byte-identical`, async () => {
+      const home = path.join(f.dir, `home-${size}`);
+      await mkdir(home);
+      const owner = freshOwner();
+      const env = { UPLOAD_URL: f.proxy.url, UPLOAD_TOKEN: tokenFor(owner), UPLOAD_RESUME_FILE: f.resumeFile };
+      const file = await randomFile(f.dir, size, `cli-s3-${size}.bin`);
+      const done = await runCli(['upload', file, '--json'], env, home).done;
+      expect(done.code, done.stderr).to.equal(0);
+      const { assetId } = JSON.parse(done.stdout) as { assetId: string };
+      const bytes = await readFile(file);
+      const api = new StorageApi(f.server.url, owner);
+      expect((await api.asset(assetId)).sha256).to.equal(sha256(bytes));
+      expect((await api.download(assetId)).bytes.equals(bytes)).to.equal(true);
+    });
+  }
 
   it('resumes an upload stopped by Ctrl-C and finishes it byte-identical', async () => {
     const home = path.join(f.dir, 'home');

@@ -86,8 +86,9 @@ describe('uploads on S3, end to end', function () {
 
   const tusCases: [string, number | undefined, number[]][] = [
     ['one PATCH', undefined, Object.values(SIZES)],
-    ['5 MiB PATCHes', 5 * MiB, [SIZES.chunkAndOne, SIZES.few]],
+    ['5 MiB PATCHes', 5 * MiB, [SIZES.empty, SIZES.one, SIZES.chunk, SIZES.chunkAndOne, SIZES.few]],
     ['1 MiB PATCHes, ending inside chunks', MiB, [SIZES.chunkAndOne, SIZES.few]],
+    ['32 MiB PATCHes', 32 * MiB, [SIZES.empty, SIZES.one, SIZES.chunk, SIZES.chunkAndOne]],
     ['32 MiB PATCHes, each spanning chunks and ending inside one', 32 * MiB, [40 * MiB + 3]],
   ];
   for (const [label, chunkSize, sizes] of tusCases) {
@@ -104,7 +105,7 @@ describe('uploads on S3, end to end', function () {
     }
   }
 
-  for (const size of [SIZES.chunkAndOne, 4 * C + 3]) {
+  for (const size of [SIZES.empty, SIZES.one, SIZES.chunk, SIZES.chunkAndOne, 4 * C + 3]) {
     it(`tus-js-client, parallelUploads 4 (concatenation, parts sealed and read back): ${size} bytes`, async () => {
       const data = randomBytes(size);
       const result = await tusUploadSource(server.tusUrl, data, {
@@ -124,7 +125,7 @@ describe('uploads on S3, end to end', function () {
     });
   }
 
-  for (const size of [SIZES.one, SIZES.chunk, SIZES.chunkAndOne, SIZES.few]) {
+  for (const size of Object.values(SIZES)) {
     it(`REST chunks, shuffled, 4 in flight: ${size} bytes`, async () => {
       const api = new StorageApi(server.url, owner);
       const data = randomBytes(size);
