@@ -14,6 +14,7 @@ import {
   uploadSessions,
 } from './schema.js';
 import { createWithinLimits } from './session-create.js';
+import { SessionIdentities, type SessionIdentity } from './session-identities.js';
 import { recordChunk, resetProgress, SessionStatements } from './session-progress.js';
 import {
   type CreationLimits,
@@ -45,24 +46,37 @@ const notPartial = or(isNull(uploadSessions.concat), ne(uploadSessions.concat, '
 
 export class SessionRepository {
   private readonly statements: SessionStatements;
+  private readonly identities = new SessionIdentities();
 
   constructor(private readonly db: Db) {
     this.statements = new SessionStatements(db);
   }
 
   /** Inserts a session if its owner is within their caps (session-create.ts). */
-  createWithinLimits(values: NewUploadSession, limits: CreationLimits): Promise<CreationResult> {
-    return createWithinLimits(this.db, values, limits);
+  async createWithinLimits(values: NewUploadSession, limits: CreationLimits): Promise<CreationResult> {
+    const result = await createWithinLimits(this.db, values, limits);
+    if (result.ok) this.identities.remember(result.session);
+    return result;
   }
 
   /** Any session by id: for the server's own work (repair, sweeps), never for a caller's request. */
-  find(id: string): Promise<UploadSession | undefined> {
-    return this.statements.find(id);
+  async find(id: string): Promise<UploadSession | undefined> {
+    const row = await this.statements.find(id);
+    if (row) this.identities.remember(row);
+    return row;
   }
 
   /** A session as seen by `ownerId`: theirs, someone else's, or none. */
   async lookup(ownerId: string, id: string): Promise<Owned<UploadSession>> {
     return ownedBy(ownerId, await this.find(id));
+  }
+
+  /**
+   * What never changes about a session, as seen by `ownerId`: remembered from an earlier read
+   * (session-identities.ts), else read now. Status and progress must be read under the lock.
+   */
+  async identify(ownerId: string, id: string): Promise<Owned<SessionIdentity>> {
+    return ownedBy(ownerId, this.identities.get(id) ?? (await this.find(id)));
   }
 
   /**
@@ -75,8 +89,10 @@ export class SessionRepository {
   }
 
   /** Records the durable progress of several uploads in one statement; the rows that moved. */
-  recordProgressBatch(entries: readonly ProgressEntry[]): Promise<UploadSession[]> {
-    return this.statements.recordBatch(entries);
+  async recordProgressBatch(entries: readonly ProgressEntry[]): Promise<UploadSession[]> {
+    const rows = await this.statements.recordBatch(entries);
+    for (const row of rows) this.identities.remember(row);
+    return rows;
   }
 
   /** Sets a deferred length once (creation-defer-length). */

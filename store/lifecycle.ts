@@ -3,6 +3,7 @@
 // routes: whatever path a request took, it sees only its own uploads.
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadSession } from '../db/schema.js';
+import type { SessionIdentity } from '../db/session-identities.js';
 import type { Owned, SessionRepository } from '../db/session-repository.js';
 import { ACTIVE_STATUSES } from '../db/status.js';
 import { UploadError } from './errors.js';
@@ -12,6 +13,12 @@ const ASSET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 
 export async function ownSession(sessions: SessionRepository, ownerId: string, id: string): Promise<UploadSession> {
   const found = isValidUploadId(id) ? await sessions.lookup(ownerId, id) : ({ kind: 'missing' } as const);
+  return ownedOrThrow(found, `upload ${id}`);
+}
+
+/** What never changes about the caller's session (checks made before its lock); as ownSession. */
+export async function ownIdentity(sessions: SessionRepository, ownerId: string, id: string): Promise<SessionIdentity> {
+  const found = isValidUploadId(id) ? await sessions.identify(ownerId, id) : ({ kind: 'missing' } as const);
   return ownedOrThrow(found, `upload ${id}`);
 }
 

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { AssetRepository } from '../db/asset-repository.js';
 import type { Asset, UploadSession, UploadStatus } from '../db/schema.js';
+import type { SessionIdentity } from '../db/session-identities.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { type AppendInput, type AppendResult, appendHeld, assertReceiving } from './append.js';
 import { type AssetDeps, deleteAsset, retypeAsset } from './assets.js';
@@ -22,7 +23,8 @@ import {
   partsReceived,
 } from './finish/concatenate.js';
 import { finalizeUpload } from './finish/finalize.js';
-import { assertLive, ownAsset, ownSession } from './lifecycle.js';
+import { HeldSessions } from './held-sessions.js';
+import { assertLive, ownAsset, ownIdentity, ownSession } from './lifecycle.js';
 import { chunkLockKey, type LockRequest, type UploadLocker, withLock } from './lock/upload-locker.js';
 import { type NewUpload, newSessionRow } from './session-options.js';
 import { cancelQuietly, changeStatus, type StatusDeps, terminateHeld, transitionHeld } from './status-change.js';
@@ -63,6 +65,7 @@ export class UploadService {
   private readonly writer: UploadWriter;
   private readonly sessions: SessionRepository;
   private readonly status: StatusDeps;
+  private readonly held = new HeldSessions();
 
   constructor(private readonly options: UploadServiceOptions) {
     this.storage = options.storage;
@@ -74,7 +77,11 @@ export class UploadService {
       sessions: options.sessions,
       events: this.events,
       blocks: writeBlockPool(options.writeBufferSize),
-      committer: new GroupCommitter((entries) => options.sessions.recordProgressBatch(entries)),
+      committer: new GroupCommitter(async (entries) => {
+        const rows = await options.sessions.recordProgressBatch(entries);
+        for (const row of rows) this.held.update(row);
+        return rows;
+      }),
       nextExpiry: () => this.nextExpiry(),
     });
     this.status = { sessions: this.sessions, events: this.events, removeData: (id) => this.removeData(id) };
@@ -87,6 +94,23 @@ export class UploadService {
   /** The caller's session, whatever its status; `not_found` or `forbidden` otherwise. */
   get(ownerId: string, id: string): Promise<UploadSession> {
     return ownSession(this.sessions, ownerId, id);
+  }
+
+  /**
+   * The caller's session as stored, for a reader that takes no lock (HEAD): while this instance
+   * appends to it, the appender's own copy (held-sessions.ts), else read.
+   */
+  async current(ownerId: string, id: string): Promise<UploadSession> {
+    const held = this.held.get(id);
+    return held?.ownerId === ownerId ? held : this.get(ownerId, id);
+  }
+
+  /**
+   * What never changes about the caller's session, often without a database read: for checks a
+   * write makes before it asks for the lock (it reads the session again under the lock).
+   */
+  identify(ownerId: string, id: string): Promise<SessionIdentity> {
+    return ownIdentity(this.sessions, ownerId, id);
   }
 
   /** The caller's asset; `not_found` or `forbidden` otherwise. */
@@ -140,7 +164,14 @@ export class UploadService {
     };
     let result: AppendResult;
     try {
-      result = await withLock(this.options.locker, id, lock, () => this.appendLocked(ownerId, id, input));
+      result = await withLock(this.options.locker, id, lock, async () => {
+        this.held.hold(id);
+        try {
+          return await this.appendLocked(ownerId, id, input);
+        } finally {
+          this.held.release(id);
+        }
+      });
     } finally {
       clearTimeout(drain);
     }
@@ -272,13 +303,23 @@ export class UploadService {
   private appendLocked(ownerId: string, id: string, input: AppendInput): Promise<AppendResult> {
     return appendHeld(
       {
-        get: (owner, upload) => this.get(owner, upload),
+        get: async (owner, upload) => this.held.update(await this.get(owner, upload)),
         sessions: this.sessions,
         assets: this.options.assets,
         policy: this.policy,
         writer: this.writer,
-        finalize: (owner, upload, loaded) => this.finalize(owner, upload, loaded),
-        cancel: (owner, upload) => cancelQuietly(this.status, owner, upload),
+        finalize: async (owner, upload, loaded) => {
+          try {
+            return await this.finalize(owner, upload, loaded);
+          } catch (error) {
+            this.held.release(upload); // it may have failed the session: HEAD reads it again
+            throw error;
+          }
+        },
+        cancel: (owner, upload) => {
+          this.held.release(upload);
+          return cancelQuietly(this.status, owner, upload);
+        },
       },
       ownerId,
       id,

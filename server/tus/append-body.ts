@@ -5,7 +5,7 @@
 // from the Upload-Checksum header, an announced Upload-Checksum trailer, or the caller (the draft's
 // Content-Digest).
 import type { IncomingMessage } from 'node:http';
-import type { UploadSession } from '../../db/schema.js';
+import type { SessionIdentity } from '../../db/session-identities.js';
 import { UploadError } from '../../store/errors.js';
 import type { AppendResult } from '../../store/upload-service.js';
 import { type BodyCheck, parseUploadChecksum } from '../../store/write/checksum.js';
@@ -32,7 +32,7 @@ export interface AppendOutcome {
 export async function appendRequestBody(
   deps: TusDeps,
   call: TusCall,
-  session: UploadSession,
+  session: SessionIdentity,
   options: AppendOptions,
 ): Promise<AppendOutcome> {
   const { req, res, owner } = call;

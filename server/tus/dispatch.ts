@@ -75,13 +75,25 @@ export function tusEndpoint(deps: TusDeps) {
       if (req.method !== 'OPTIONS') {
         call.owner = authenticate(deps.verifier, req).sub;
         if (req.method !== 'GET') validateTusHeaders(req);
-        if (target.kind === 'upload') call.upload = await deps.service.get(call.owner, target.id);
+        if (target.kind === 'upload') await readTarget(deps, call, target.id);
       }
       await handler(deps, call);
     } catch (error) {
       next(error);
     }
   };
+}
+
+/**
+ * The upload a request names, read for its owner: a PATCH needs only what never changes about it
+ * (its write reads the row under the lock), a HEAD the row as stored (from this instance's own
+ * appender when it has one), the others the row.
+ */
+async function readTarget(deps: TusDeps, call: TusCall, id: string): Promise<void> {
+  const { service } = deps;
+  if (call.req.method === 'PATCH') call.identity = await service.identify(call.owner, id);
+  else if (call.req.method === 'HEAD') call.upload = await service.current(call.owner, id);
+  else call.upload = await service.get(call.owner, id);
 }
 
 function applyMethodOverride(req: Request): void {

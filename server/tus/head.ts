@@ -1,5 +1,6 @@
 // HEAD: where an upload stands, from its row (read for the owner check; HEAD takes no lock, so a
-// running PATCH never waits for it and it never waits for one). A final upload still waiting for
+// running PATCH never waits for it and it never waits for one; while this instance appends to the
+// upload, the appender's copy of the row, so it does not queue behind the uploads' statements). A final upload still waiting for
 // its parts (concatenation-unfinished) reports the bytes its parts hold so far.
 import type { UploadSession } from '../../db/schema.js';
 import { ACTIVE_STATUSES } from '../../db/status.js';

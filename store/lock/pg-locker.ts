@@ -3,10 +3,13 @@
 // PostgreSQL alone would let two requests of one instance in); the winner then takes a
 // session-level advisory lock, exclusive or shared, on one connection that holds every lock of
 // this instance: a crashed instance's locks go with its connection, and a thousand locks cost one
-// connection. Local shared holders of a key share one shared advisory lock. A waiter that finds
+// connection. Local shared holders of a key share one shared advisory lock. Tries and unlocks of
+// all uploads go to PostgreSQL grouped (advisory-statements.ts), and a release does not wait for
+// its unlock: the next local holder's try follows it on the same session. A waiter that finds
 // the lock held elsewhere asks the holder to let go through NOTIFY; a waiter that still cannot get
 // it in time gets `locked` (423), which clients retry.
 import postgres from 'postgres';
+import { AdvisoryStatements } from './advisory-statements.js';
 import { LockTable } from './lock-table.js';
 import {
   type HeldLock,
@@ -35,6 +38,7 @@ interface Advisory {
 export class PgLocker implements UploadLocker {
   /** The session every lock of this instance lives on: never idle-closed or recycled. */
   private readonly sql: postgres.Sql;
+  private readonly statements: AdvisoryStatements;
   private readonly table = new LockTable();
   private readonly advisory = new Map<string, Advisory>();
   private listening: Promise<unknown> | undefined;
@@ -49,6 +53,7 @@ export class PgLocker implements UploadLocker {
       // the session and every lock on it are gone: whoever thinks they hold one stops soon
       onclose: () => this.table.requestReleaseAll(),
     });
+    this.statements = new AdvisoryStatements(this.sql);
     this.acquireTimeoutMs = options.acquireTimeoutMs ?? 20_000;
     this.pollMs = options.pollMs ?? 100;
   }
@@ -68,11 +73,8 @@ export class PgLocker implements UploadLocker {
       release: async () => {
         if (released) return;
         released = true;
-        try {
-          await this.dropAdvisory(key);
-        } finally {
-          this.table.release(key, holder);
-        }
+        this.dropAdvisory(key);
+        this.table.release(key, holder);
       },
     };
   }
@@ -119,11 +121,7 @@ export class PgLocker implements UploadLocker {
     let asked = request.polite === true;
     for (;;) {
       if (signal?.aborted) throw lockAbandoned();
-      const [row] =
-        mode === 'exclusive'
-          ? await this.sql`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as locked`
-          : await this.sql`select pg_try_advisory_lock_shared(hashtextextended(${key}, 0)) as locked`;
-      if (row?.locked === true) return;
+      if (await this.statements.run(mode === 'exclusive' ? 'lock' : 'lock_shared', key)) return;
       if (!asked) {
         asked = true;
         await this.sql`select pg_notify(${RELEASE_CHANNEL}, ${key})`;
@@ -133,11 +131,19 @@ export class PgLocker implements UploadLocker {
     }
   }
 
-  private async dropAdvisory(key: string): Promise<void> {
+  /**
+   * Lets go of this instance's advisory lock once its last local holder has. Not awaited: the
+   * statement fails only with the session it runs on, and a lost session takes its locks along.
+   */
+  private dropAdvisory(key: string): void {
     const held = this.advisory.get(key);
     if (!held || --held.holders > 0) return;
     this.advisory.delete(key);
-    if (held.mode === 'exclusive') await this.sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`;
-    else await this.sql`select pg_advisory_unlock_shared(hashtextextended(${key}, 0))`;
+    this.statements.run(held.mode === 'exclusive' ? 'unlock' : 'unlock_shared', key).catch(() => {});
+  }
+
+  /** Advisory statements sent and the tries and unlocks they carried (metrics, tests). */
+  get statementStats(): { statements: number; ops: number } {
+    return this.statements.stats;
   }
 }

@@ -1,7 +1,8 @@
 // The upload locks, run against both lockers (in process always; PostgreSQL when DATABASE_URL is
 // set): one exclusive holder per upload, shared holders side by side but never beside an exclusive
 // one, waiters asking the holders to let go, time-outs answered `locked`, a waiter whose client left
-// giving up, and (PostgreSQL) the same across instances and locks freed with a lost session.
+// giving up, and (PostgreSQL) the same across instances, tries and unlocks grouped into few statements,
+// and locks freed with a lost session.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { isUploadError } from '../../../store/errors.js';
@@ -227,6 +228,50 @@ describe('PgLocker across instances', () => {
     await w.release();
   });
 
+  it('groups the tries and unlocks of many uploads into few statements, and every lock really holds', async () => {
+    const [a, b] = [locker(), locker(0)];
+    const uploads = Array.from({ length: 50 }, () => id());
+    const held = await Promise.all(uploads.map((upload) => a.acquire(upload, { mode: 'exclusive' })));
+    // the other instance gets none of them while they are held
+    const refused = await Promise.all(
+      uploads.map((upload) =>
+        b.acquire(upload, { mode: 'exclusive' }).then(
+          () => 0,
+          () => 1,
+        ),
+      ),
+    );
+    expect(
+      refused.reduce((x: number, y: number) => x + y, 0),
+      'locks refused to the other instance',
+    ).to.equal(50);
+    // a release followed at once by the next local holder of the same key: the key stays held
+    const again = await Promise.all(
+      held.map(async (lock, i) => {
+        await lock.release();
+        return a.acquire(uploads[i] ?? '', { mode: 'shared' });
+      }),
+    );
+    const stillRefused = await Promise.all(
+      uploads.map((upload) =>
+        b.acquire(upload, { mode: 'exclusive' }).then(
+          () => 0,
+          () => 1,
+        ),
+      ),
+    );
+    expect(
+      stillRefused.reduce((x: number, y: number) => x + y, 0),
+      'locks refused after the hand-over',
+    ).to.equal(50);
+    await Promise.all(again.map((lock) => lock.release()));
+    const taken = await Promise.all(uploads.map((upload) => waitForLock(b, upload)));
+    await Promise.all(taken.map((lock) => lock.release()));
+    const { statements, ops } = a.statementStats;
+    expect(ops, 'tries and unlocks sent').to.be.at.least(200);
+    expect(statements, 'statements that carried them').to.be.below(ops / 10);
+  });
+
   it('frees the locks of an instance whose session ends (as when its process dies)', async () => {
     const [a, b] = [locker(), locker()];
     const upload = id();
@@ -236,3 +281,17 @@ describe('PgLocker across instances', () => {
     await lock.release();
   });
 });
+
+/** Takes `key` on `locker`, retrying while the other instance's unlock is still on its way. */
+async function waitForLock(locker: PgLocker, key: string): Promise<HeldLock> {
+  let lock: HeldLock | undefined;
+  await waitFor(
+    async () => {
+      lock = await locker.acquire(key, { mode: 'exclusive' }).catch(() => undefined);
+      return lock !== undefined;
+    },
+    { what: `the lock of ${key} to be free` },
+  );
+  if (!lock) throw new Error('unreachable');
+  return lock;
+}
