@@ -1,5 +1,5 @@
 // Creating a session within its owner's caps: the counts and the insert in one transaction.
-import { and, count, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { type NewUploadSession, type UploadMetadata, uploadSessions } from './schema.js';
 import type { CreationLimits, CreationResult } from './session-types.js';
@@ -8,33 +8,22 @@ import { ACTIVE_STATUSES } from './status.js';
 const HOUR_MS = 3_600_000;
 
 /**
- * Inserts a session if its owner is within their caps. The counts and the insert run in one
- * transaction holding a per-owner lock, so parallel creations cannot all pass one count.
+ * Inserts a session if its owner is within their caps. The counts (one statement) and the insert
+ * run in one transaction holding a per-owner lock, so parallel creations cannot all pass one count.
  */
 export function createWithinLimits(db: Db, values: NewUploadSession, limits: CreationLimits): Promise<CreationResult> {
   const metadata = values.metadata && storableMetadata(values.metadata);
   return db.transaction(async (tx) => {
-    const owner = eq(uploadSessions.ownerId, values.ownerId);
     if (limits.maxActive > 0 || limits.perHour > 0) {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`owner:${values.ownerId}`}, 2))`);
-    }
-    if (limits.maxActive > 0) {
-      const [active] = await tx
-        .select({ n: count() })
+      const [caps] = await tx
+        .select({ active: activeCount(), oldestCounted: oldestCountedSince(values.ownerId, limits) })
         .from(uploadSessions)
-        .where(and(owner, inArray(uploadSessions.status, ACTIVE_STATUSES)));
-      if ((active?.n ?? 0) >= limits.maxActive) return { ok: false, limit: 'active' } as const;
-    }
-    if (limits.perHour > 0) {
-      const since = new Date(limits.now.getTime() - HOUR_MS);
-      const recent = await tx
-        .select({ createdAt: uploadSessions.createdAt })
-        .from(uploadSessions)
-        .where(and(owner, gt(uploadSessions.createdAt, since)))
-        .orderBy(desc(uploadSessions.createdAt))
-        .limit(limits.perHour);
-      const oldestCounted = recent[limits.perHour - 1]?.createdAt;
-      if (oldestCounted) return { ok: false, limit: 'rate', oldestCounted } as const;
+        .where(eq(uploadSessions.ownerId, values.ownerId));
+      if (limits.maxActive > 0 && (caps?.active ?? 0) >= limits.maxActive) {
+        return { ok: false, limit: 'active' } as const;
+      }
+      if (caps?.oldestCounted) return { ok: false, limit: 'rate', oldestCounted: caps.oldestCounted } as const;
     }
     const [row] = await tx
       .insert(uploadSessions)
@@ -43,6 +32,25 @@ export function createWithinLimits(db: Db, values: NewUploadSession, limits: Cre
     if (!row) throw new Error('insert into upload_sessions returned no row');
     return { ok: true, session: row } as const;
   });
+}
+
+/** How many of the selected sessions are active (count toward MAX_ACTIVE_SESSIONS). */
+function activeCount() {
+  return sql<number>`count(*) filter (where ${inArray(uploadSessions.status, ACTIVE_STATUSES)})`.mapWith(Number);
+}
+
+/**
+ * With `perHour` creations in the last hour, the oldest of them (the one whose hour ends first);
+ * else null. One value, however many the owner made.
+ */
+function oldestCountedSince(ownerId: string, limits: CreationLimits) {
+  if (limits.perHour <= 0) return sql<Date | null>`null::timestamptz`.mapWith(uploadSessions.createdAt);
+  const since = new Date(limits.now.getTime() - HOUR_MS).toISOString();
+  return sql<Date | null>`(select ${uploadSessions.createdAt} from ${uploadSessions}
+      where ${uploadSessions.ownerId} = ${ownerId} and ${uploadSessions.createdAt} > ${since}::timestamptz
+      order by ${uploadSessions.createdAt} desc offset ${limits.perHour - 1} limit 1)`.mapWith(
+    uploadSessions.createdAt,
+  );
 }
 
 /**

@@ -137,10 +137,10 @@ export class SessionRepository {
   }
 
   /**
-   * Inserts the asset and marks the session completed in one transaction. Idempotent: a second
-   * call finds the asset by session and returns it.
+   * Inserts the asset and marks the session completed in one transaction; returns both as stored.
+   * Idempotent: a second call finds the asset by session and returns it.
    */
-  async complete(sessionId: string, asset: NewAsset): Promise<Asset> {
+  async complete(sessionId: string, asset: NewAsset): Promise<{ asset: Asset; session: UploadSession }> {
     return this.db.transaction(async (tx) => {
       // the asset belongs to whoever owns the session, whatever the caller put in it
       const [session] = await tx.select().from(uploadSessions).where(mine(asset.ownerId, sessionId)).for('update');
@@ -148,7 +148,7 @@ export class SessionRepository {
       await tx.insert(assets).values(asset).onConflictDoNothing({ target: assets.sessionId });
       const [row] = await tx.select().from(assets).where(eq(assets.sessionId, sessionId));
       if (!row) throw new Error(`asset for session ${sessionId} vanished inside its transaction`);
-      await tx
+      const [completed] = await tx
         .update(uploadSessions)
         .set({
           status: 'completed',
@@ -156,8 +156,10 @@ export class SessionRepository {
           completedAt: sql`coalesce(${uploadSessions.completedAt}, now())`,
           updatedAt: sql`now()`,
         })
-        .where(mine(asset.ownerId, sessionId));
-      return row;
+        .where(mine(asset.ownerId, sessionId))
+        .returning();
+      if (!completed) throw new Error(`session ${sessionId} vanished inside its transaction`);
+      return { asset: row, session: completed };
     });
   }
 

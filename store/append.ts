@@ -8,6 +8,7 @@ import type { Asset, UploadSession } from '../db/schema.js';
 import type { SessionRepository } from '../db/session-repository.js';
 import { totalChunks } from './chunking.js';
 import { UploadError } from './errors.js';
+import type { Finalized } from './finish/finalize.js';
 import { assertLive } from './lifecycle.js';
 import type { UploadPolicy } from './upload-policy.js';
 import type { BodyCheck } from './write/checksum.js';
@@ -42,7 +43,7 @@ export interface AppendDeps {
   assets: AssetRepository;
   policy: UploadPolicy;
   writer: UploadWriter;
-  finalize(ownerId: string, id: string, loaded: UploadSession): Promise<Asset>;
+  finalize(ownerId: string, id: string, loaded: UploadSession): Promise<Finalized>;
   /** Cancels a session whose creating body was refused; never throws. */
   cancel(ownerId: string, id: string): Promise<void>;
 }
@@ -82,8 +83,8 @@ export async function appendHeld(
     session = row ?? session;
   }
   const done = session.uploadLength !== null && session.uploadOffset === session.uploadLength;
-  const asset = done && session.concat !== 'partial' ? await deps.finalize(ownerId, id, session) : undefined;
-  return { session: asset ? await deps.get(ownerId, id) : session, asset };
+  const finalized = done && session.concat !== 'partial' ? await deps.finalize(ownerId, id, session) : undefined;
+  return { session: finalized?.session ?? session, asset: finalized?.asset };
 }
 
 /** A completed upload takes no bytes; a body at its end is a repeat of its last request. */

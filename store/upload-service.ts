@@ -22,7 +22,7 @@ import {
   joinWaitingFinals,
   partsReceived,
 } from './finish/concatenate.js';
-import { finalizeUpload } from './finish/finalize.js';
+import { type Finalized, finalizeUpload } from './finish/finalize.js';
 import { HeldSessions } from './held-sessions.js';
 import { assertLive, ownAsset, ownIdentity, ownSession } from './lifecycle.js';
 import { chunkLockKey, type LockRequest, type UploadLocker, withLock } from './lock/upload-locker.js';
@@ -202,7 +202,7 @@ export class UploadService {
   complete(ownerId: string, id: string): Promise<Asset> {
     return this.exclusively(id, async () => {
       await this.get(ownerId, id);
-      return this.finalize(ownerId, id);
+      return (await this.finalize(ownerId, id)).asset;
     });
   }
 
@@ -227,7 +227,7 @@ export class UploadService {
   }
 
   /** Verifies, moves and records a fully received upload as an asset; the caller holds the lock. */
-  finalize(ownerId: string, id: string, loaded?: UploadSession): Promise<Asset> {
+  finalize(ownerId: string, id: string, loaded?: UploadSession): Promise<Finalized> {
     return finalizeUpload(
       { ...this.options, hashes: this.hashes, events: this.events },
       { ownerId, sessionId: id, loaded },
@@ -236,7 +236,7 @@ export class UploadService {
 
   /** Repairs an interrupted finalise after a restart (the server's own work, under the lock). */
   repairFinalize(session: UploadSession): Promise<Asset> {
-    return this.exclusively(session.id, () => this.finalize(session.ownerId, session.id));
+    return this.exclusively(session.id, async () => (await this.finalize(session.ownerId, session.id)).asset);
   }
 
   /** Marks a session failed (the server's own work: repair after a restart). */
@@ -310,7 +310,9 @@ export class UploadService {
         writer: this.writer,
         finalize: async (owner, upload, loaded) => {
           try {
-            return await this.finalize(owner, upload, loaded);
+            const finalized = await this.finalize(owner, upload, loaded);
+            this.held.update(finalized.session);
+            return finalized;
           } catch (error) {
             this.held.release(upload); // it may have failed the session: HEAD reads it again
             throw error;

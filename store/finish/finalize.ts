@@ -27,7 +27,13 @@ export interface FinalizeTarget {
   loaded?: UploadSession | undefined;
 }
 
-export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget): Promise<Asset> {
+/** The asset made, and its session as stored now (completed). */
+export interface Finalized {
+  asset: Asset;
+  session: UploadSession;
+}
+
+export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget): Promise<Finalized> {
   const { storage, sessions, hashes } = deps;
   const { ownerId, sessionId, loaded } = request;
   const started = performance.now();
@@ -35,7 +41,7 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
   if (!session || session.ownerId !== ownerId) throw new UploadError('not_found', `upload ${sessionId} not found`);
   if (session.status === 'completed') {
     const existing = await deps.assets.findBySession(sessionId);
-    if (existing) return existing;
+    if (existing) return { asset: existing, session };
     if (session.concat !== 'partial') {
       throw new UploadError('invalid_state', `upload ${sessionId} is completed; its asset has since been deleted`);
     }
@@ -68,7 +74,7 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
   const storagePath = storage.assetPath(session.ownerId, assetId, session.filename);
   const digest = await promoteVerified(deps, session, storagePath, length);
 
-  const asset = await sessions.complete(sessionId, {
+  const { asset, session: completed } = await sessions.complete(sessionId, {
     id: assetId,
     ownerId: session.ownerId,
     sessionId,
@@ -80,12 +86,11 @@ export async function finalizeUpload(deps: FinalizeDeps, request: FinalizeTarget
     storagePath,
   });
   hashes.forget(sessionId);
-  const completed = await sessions.find(sessionId);
-  if (completed && session.status !== 'completed') {
+  if (session.status !== 'completed') {
     deps.events.status(completed);
     deps.events.emit('finalized', { session: completed, asset, ms: performance.now() - started });
   }
-  return asset;
+  return { asset, session: completed };
 }
 
 /**

@@ -11,6 +11,7 @@ import { filesEqual, randomFile } from '../helpers/files.js';
 import { closedPort } from '../helpers/ports.js';
 import { TEST_JWT_SECRET, tokenFor } from '../helpers/tokens.js';
 import { expectAssetOf } from '../helpers/uploads.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   type ClientFixture,
   dataFileExists,
@@ -167,8 +168,13 @@ describe('upload-cli', () => {
   it('says why a stopped upload cannot be resumed: --no-resume', async () => {
     f.proxy.setRate(4 * MiB);
     const file = await randomFile(f.dir, 16 * MiB, 'cli-no-resume.bin');
+    const from = f.proxy.requests.length;
     const running = cli(['upload', file, '--chunk-size', '1MiB', '--no-resume', '--json'], env);
     const session = await waitForOffset(f.server, owner, MiB);
+    // the first MiB rides on the creation: the client knows the upload's URL once it sends a PATCH
+    await waitFor(async () => f.proxy.requests.slice(from).some((r) => r.method === 'PATCH'), {
+      what: 'the client to send its first PATCH',
+    });
     running.child.kill('SIGINT');
     const stopped = await running.done;
     f.proxy.setRate(null);
