@@ -267,8 +267,9 @@ describe('PgLocker across instances', () => {
     await Promise.all(again.map((lock) => lock.release()));
     const taken = await Promise.all(uploads.map((upload) => waitForLock(b, upload)));
     await Promise.all(taken.map((lock) => lock.release()));
+    // the last unlocks are not awaited: their statement may still be on its way back
+    await waitFor(async () => a.statementStats.ops >= 200, { what: 'the 200 tries and unlocks to be counted' });
     const { statements, ops } = a.statementStats;
-    expect(ops, 'tries and unlocks sent').to.be.at.least(200);
     expect(statements, 'statements that carried them').to.be.below(ops / 10);
   });
 
