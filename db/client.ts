@@ -12,6 +12,7 @@ import postgres from 'postgres';
 import { initPgliteDir } from './pglite-init.js';
 import { lockDirectory } from './pglite-lock.js';
 import { PgliteThread } from './pglite-thread.js';
+import { POSTGRES_CONNECTION } from './postgres-connection.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -52,17 +53,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): Database {
   const client = postgres(options.url, {
+    ...POSTGRES_CONNECTION,
     max: options.maxConnections ?? 20,
     // a burst opens the whole pool; idle connections close again instead of holding server slots
     idle_timeout: 30,
-    onnotice: () => {},
   });
   const db = drizzlePostgres(client, { schema });
   const relaxedClient = postgres(options.url, {
+    ...POSTGRES_CONNECTION,
     max: 4,
     idle_timeout: 30,
     connection: { synchronous_commit: 'off' },
-    onnotice: () => {},
   });
   return {
     kind: 'postgres',

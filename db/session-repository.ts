@@ -131,22 +131,42 @@ export class SessionRepository {
       .update(uploadSessions)
       .set({ assetId: sql`coalesce(${uploadSessions.assetId}, ${candidate}::uuid)` })
       .where(mine(ownerId, id))
-      .returning({ assetId: uploadSessions.assetId });
+      .returning({ assetId: uploadSessions.assetId })
+      .prepare('session_reserve_asset_id')
+      .execute();
     if (!row?.assetId) throw new Error(`session ${id} vanished while finalising`);
     return row.assetId;
   }
 
   /**
    * Inserts the asset and marks the session completed in one transaction; returns both as stored.
-   * Idempotent: a second call finds the asset by session and returns it.
+   * Idempotent: a second call finds the asset by session and returns it. Every upload ends here,
+   * so its statements are prepared (parsed once per connection, as in session-create.ts).
    */
   async complete(sessionId: string, asset: NewAsset): Promise<{ asset: Asset; session: UploadSession }> {
     return this.db.transaction(async (tx) => {
       // the asset belongs to whoever owns the session, whatever the caller put in it
-      const [session] = await tx.select().from(uploadSessions).where(mine(asset.ownerId, sessionId)).for('update');
+      const [session] = await tx
+        .select({ id: uploadSessions.id })
+        .from(uploadSessions)
+        .where(mine(asset.ownerId, sessionId))
+        .for('update')
+        .prepare('session_lock_mine')
+        .execute();
       if (!session) throw new Error(`session ${sessionId} of ${asset.ownerId} vanished while finalising`);
-      await tx.insert(assets).values(asset).onConflictDoNothing({ target: assets.sessionId });
-      const [row] = await tx.select().from(assets).where(eq(assets.sessionId, sessionId));
+      const [inserted] = await tx
+        .insert(assets)
+        .values(asset)
+        .onConflictDoNothing({ target: assets.sessionId })
+        .returning()
+        .prepare('asset_insert')
+        .execute();
+      // only a repeated finalise finds the row there already
+      const row =
+        inserted ??
+        (
+          await tx.select().from(assets).where(eq(assets.sessionId, sessionId)).prepare('asset_by_session').execute()
+        )[0];
       if (!row) throw new Error(`asset for session ${sessionId} vanished inside its transaction`);
       const [completed] = await tx
         .update(uploadSessions)
@@ -157,7 +177,9 @@ export class SessionRepository {
           updatedAt: sql`now()`,
         })
         .where(mine(asset.ownerId, sessionId))
-        .returning();
+        .returning()
+        .prepare('session_complete')
+        .execute();
       if (!completed) throw new Error(`session ${sessionId} vanished inside its transaction`);
       return { asset: row, session: completed };
     });

@@ -4,6 +4,7 @@
 // server opened on the same database object.
 import postgres from 'postgres';
 import type { Database } from '../../db/client.js';
+import { POSTGRES_CONNECTION } from '../../db/postgres-connection.js';
 import { UPLOAD_EVENTS_CHANNEL } from '../../db/upload-event-repository.js';
 import type { Logger } from '../ops/logger.js';
 
@@ -81,7 +82,7 @@ export async function openEventBus(
     };
   }
   const fanout = new Fanout();
-  const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const client = postgres(databaseUrl, { ...POSTGRES_CONNECTION, max: 1 });
   let listening = false;
   const { unlisten } = await client.listen(
     UPLOAD_EVENTS_CHANNEL,

@@ -9,6 +9,7 @@
 // the lock held elsewhere asks the holder to let go through NOTIFY; a waiter that still cannot get
 // it in time gets `locked` (423), which clients retry.
 import postgres from 'postgres';
+import { POSTGRES_CONNECTION } from '../../db/postgres-connection.js';
 import { AdvisoryStatements } from './advisory-statements.js';
 import { LockTable } from './lock-table.js';
 import {
@@ -47,9 +48,9 @@ export class PgLocker implements UploadLocker {
 
   constructor(options: PgLockerOptions) {
     this.sql = postgres(options.url, {
+      ...POSTGRES_CONNECTION,
       max: 1,
       max_lifetime: null,
-      onnotice: () => {},
       // the session and every lock on it are gone: whoever thinks they hold one stops soon
       onclose: () => this.table.requestReleaseAll(),
     });
