@@ -26,6 +26,7 @@ export interface PgliteQueries {
 export class PgliteThread implements PgliteQueries {
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   private nextId = 1;
+  private nextTx = 1;
   private exited: Error | undefined;
 
   private constructor(private readonly worker: Worker) {
@@ -61,21 +62,37 @@ export class PgliteThread implements PgliteQueries {
     return this.send({ op: 'query', sql, params, rowMode: config.rowMode ?? 'object' }) as Promise<QueryResult>;
   }
 
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. The
+   * transaction opens with its first query, in the same message: an open transaction holds the
+   * whole database, and under load every reply waits its turn on this thread's event loop, so a
+   * separate "begin" would hold it for one more turn.
+   */
   async transaction<T>(work: (tx: PgliteQueries) => Promise<T>): Promise<T> {
-    const tx = (await this.send({ op: 'begin' })) as number;
+    const tx = this.nextTx++;
+    let begun = false;
     const queries: PgliteQueries = {
-      query: (sql, params = [], config = {}) =>
-        this.send({ op: 'query', sql, params, rowMode: config.rowMode ?? 'object', tx }) as Promise<QueryResult>,
+      query: (sql, params = [], config = {}) => {
+        const begin = !begun;
+        begun = true;
+        return this.send({
+          op: 'query',
+          sql,
+          params,
+          rowMode: config.rowMode ?? 'object',
+          tx,
+          begin,
+        }) as Promise<QueryResult>;
+      },
     };
     let result: T;
     try {
       result = await work(queries);
     } catch (error) {
-      await this.send({ op: 'end', tx, commit: false });
+      if (begun) await this.send({ op: 'end', tx, commit: false });
       throw error;
     }
-    await this.send({ op: 'end', tx, commit: true });
+    if (begun) await this.send({ op: 'end', tx, commit: true });
     return result;
   }
 

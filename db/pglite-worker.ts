@@ -7,8 +7,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction, types } from '@electric-sql/pglite';
 
 export type PgliteRequest =
-  | { id: number; op: 'query'; sql: string; params: unknown[]; rowMode: 'array' | 'object'; tx?: number }
-  | { id: number; op: 'begin' }
+  | {
+      id: number;
+      op: 'query';
+      sql: string;
+      params: unknown[];
+      rowMode: 'array' | 'object';
+      /** The transaction it belongs to; `begin` on its first query opens it. */
+      tx?: number;
+      begin?: boolean;
+    }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'close' };
 
@@ -44,32 +52,33 @@ async function serve(dataDir: string): Promise<void> {
   const db = await PGlite.create({ dataDir });
   const open = new Map<number, OpenTransaction>();
   const finished = new Map<number, Promise<unknown>>();
-  let nextTx = 1;
+
+  const begin = (tx: number): Promise<void> =>
+    new Promise<void>((began, failed) => {
+      const done = db.transaction(
+        (t) =>
+          new Promise<void>((commit, rollback) => {
+            open.set(tx, { tx: t, end: (ok) => (ok ? commit() : rollback(new Rollback())) });
+            began();
+          }),
+      );
+      finished.set(tx, done);
+      done.catch(failed);
+    });
 
   const handle = async (request: PgliteRequest): Promise<unknown> => {
     switch (request.op) {
       case 'query': {
+        if (request.tx !== undefined && request.begin) await begin(request.tx);
         const on = request.tx === undefined ? db : open.get(request.tx)?.tx;
         if (!on) throw new Error(`transaction ${request.tx} is not open`);
         const result = await on.query(request.sql, request.params, { rowMode: request.rowMode, parsers: PARSERS });
         return { rows: result.rows, fields: result.fields, affectedRows: result.affectedRows };
       }
-      case 'begin': {
-        const tx = nextTx++;
-        return new Promise<number>((began, failed) => {
-          const done = db.transaction(
-            (t) =>
-              new Promise<void>((commit, rollback) => {
-                open.set(tx, { tx: t, end: (ok) => (ok ? commit() : rollback(new Rollback())) });
-                began(tx);
-              }),
-          );
-          finished.set(tx, done);
-          done.catch(failed);
-        });
-      }
       case 'end': {
         const entry = open.get(request.tx);
+        // a rollback after the opening query itself failed: nothing is open
+        if (!entry && !request.commit) return null;
         if (!entry) throw new Error(`transaction ${request.tx} is not open`);
         open.delete(request.tx);
         entry.end(request.commit);

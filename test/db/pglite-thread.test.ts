@@ -1,6 +1,7 @@
 // The embedded database on its own thread: queries in both row modes with PostgreSQL's text for
 // timestamps (as drizzle expects), transactions that commit or roll back as a whole, errors that
-// keep PostgreSQL's fields (a unique violation's code), and a closed thread that says so.
+// keep PostgreSQL's fields (a unique violation's code), a transaction that opens with its first
+// query and holds the database until it ends, and a closed thread that says so.
 import path from 'node:path';
 import { expect } from 'chai';
 import { initPgliteDir } from '../../db/pglite-init.js';
@@ -64,6 +65,33 @@ describe('the embedded database thread', function () {
     expect(error?.message).to.match(/duplicate key/);
     // the thread still serves after a failed statement
     expect((await thread.query('select count(*)::int as n from t')).rows).to.deep.equal([{ n: 3 }]);
+  });
+
+  it('opens a transaction with its first query: a failing first query rolls back with its own error', async () => {
+    const error = await thread
+      .transaction(async (tx) => {
+        await tx.query('insert into t (id, note) values (1, $1)', ['duplicate']);
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
+    expect(error?.code, 'the unique violation, not a complaint about the transaction').to.equal('23505');
+    expect(await thread.transaction(async () => 'no queries')).to.equal('no queries');
+    const after = await thread.transaction(async (tx) => (await tx.query('select count(*)::int as n from t')).rows);
+    expect(after, 'the thread still serves transactions').to.have.length(1);
+  });
+
+  it('lets a query from outside wait until an open transaction commits', async () => {
+    let outside: Promise<unknown[]> | undefined;
+    await thread.transaction(async (tx) => {
+      await tx.query('insert into t (id, note) values (40, $1)', ['first']);
+      outside = thread
+        .query('select id from t where id in (40, 41) order by id', [], { rowMode: 'array' })
+        .then((r) => r.rows);
+      await tx.query('insert into t (id, note) values (41, $1)', ['second']);
+    });
+    expect(await outside, 'both rows, seen only after the commit').to.deep.equal([[40], [41]]);
   });
 
   it('refuses queries once closed, saying the thread is gone', async () => {
