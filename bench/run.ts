@@ -1,8 +1,9 @@
 // Benchmark runner (`npm run bench`, `npm run bench -- --quick`). Starts our server (default
 // configuration, auth on; PostgreSQL when DATABASE_URL is set, else PGlite), stock @tus/server +
 // @tus/file-store and a minimal "limit" server, each in its own process on one disk, and runs each
-// workload against each in turn (A B C, A B C) for several rounds, with tus-js-client in separate
-// client processes. Prints medians, min-max and the ratios ours/stock and ours/limit, and writes
+// workload against each in turn for several rounds (A B C, B C A, C A B: each server in each place
+// once every three rounds), with tus-js-client in separate client processes. Each server is warmed
+// up after it starts, and the page cache before each measurement (lib/warm-up.ts says why). Prints medians, min-max and the ratios ours/stock and ours/limit, and writes
 // bench/results.json after a complete full run. Options: see usage() in lib/options.ts and bench/README.md.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { ROOT, type ServerProcess, startServer, stopAll, stopProcess } from './l
 import { checkTargets, formatSpread, summarise, table } from './lib/report.js';
 import { type BenchS3, benchS3 } from './lib/s3.js';
 import { GiB, MiB, spread } from './lib/stats.js';
+import { warmPageCache, warmUp } from './lib/warm-up.js';
 import { type Context, dataPaths, epochNow, runW1orW2, runW3, runW5, runW6Round } from './lib/workloads.js';
 
 async function main(): Promise<void> {
@@ -104,9 +106,17 @@ async function main(): Promise<void> {
           const storage = s3 ? ('s3' as const) : undefined;
           running.push(await startServer({ name, dataDir, log: logFile, env, nodeFlags, storage }));
         }
+        for (const server of running) {
+          const problems = await warmUp(server, ctx).catch((error: unknown) => [String(error)]);
+          if (problems.length > 0) ctx.errors.push(`warm-up ${server.name} round ${round + 1}: ${problems[0]}`);
+          if (!options.keep) for (const dir of dataPaths(server)) await emptyDir(dir);
+        }
+        // the order turns every round, so no server always runs right after a pause or a given neighbour
+        const order = running.map((_, i) => running[(i + round) % running.length] as ServerProcess);
         for (const workload of options.workloads) {
-          for (const server of running) {
+          for (const server of order) {
             syncDisk();
+            await warmPageCache(runDir, workloadBytes(plan, workload));
             await sleep(300);
             ctx.loads.push(os.loadavg()[0] ?? 0);
             let text: string;
