@@ -97,6 +97,11 @@ class ChunkWriter {
     } catch (error) {
       await this.abandon();
       throw error;
+    } finally {
+      // a block still being filled was never handed over (a body that ended inside a chunk stored
+      // before, or a failure): it can go straight back
+      if (this.block) this.w.blocks.give(this.block);
+      this.block = undefined;
     }
   }
 
@@ -148,7 +153,7 @@ class ChunkWriter {
     this.handedOver += this.filled;
     this.block = undefined;
     this.filled = 0;
-    await this.w.blocks.startFlight();
+    await this.w.blocks.startFlight(full.length);
     // writes stay in order, so `lastWrite` covers every byte handed over so far; a block never
     // spans two chunks, and one of a chunk stored before is only hashed
     if (!this.isRecorded(at)) this.lastWrite = this.lastWrite.then(() => this.w.sink.write([bytes], at));
@@ -162,7 +167,7 @@ class ChunkWriter {
     handedOver.catch(() => {});
     void Promise.allSettled([this.lastWrite, hashed]).then(() => {
       this.w.blocks.give(full);
-      this.w.blocks.endFlight();
+      this.w.blocks.endFlight(full.length);
     });
     this.inFlight.push(handedOver);
     while (this.inFlight.length > MAX_BLOCKS_IN_FLIGHT) await this.inFlight.shift();
@@ -251,8 +256,6 @@ class ChunkWriter {
     await this.lastWrite.catch(() => {});
     await this.durable.catch(() => {});
     await Promise.allSettled(this.inFlight);
-    // a block still being filled was never handed over: it can go straight back
-    if (this.block) this.w.blocks.give(this.block);
   }
 
   private isRecorded(at: number): boolean {
