@@ -14,9 +14,11 @@
 //
 // Blocks come in two sizes. Every block costs a positional write and two messages to the hashing
 // thread, whatever its size: with 256 KiB blocks that overhead was about 0.45 CPU s per GiB of one
-// large upload (1 MiB blocks: 2.9-3.2 s/GiB in all, 256 KiB: 3.45-3.8). So while few writers hold
-// one, a writer gets a large block; past a small budget of large blocks out (being filled, written
-// or hashed), the rest get small ones, and many uploads at once hold no more memory than before.
+// large upload (1 MiB blocks: 2.9-3.2 s/GiB in all, 256 KiB: 3.45-3.8). So a writer whose body has
+// proved long asks for large blocks, and gets them while few are out (being filled, written or
+// hashed); past that budget it gets small ones, so many uploads at once hold no more memory than
+// before. A short body (1 MiB PATCHes, as Uppy users configure) keeps small blocks, whose writes
+// and hashing start while the rest of the body is still arriving.
 
 export interface BlockPoolOptions {
   /** Bytes of a small block. */
@@ -52,10 +54,13 @@ export class BlockPool {
     this.options = options;
   }
 
-  /** A block to fill: a large one while the budget allows, else a small one. Give it back when done. */
-  take(): Buffer {
+  /**
+   * A block to fill: a large one when asked for and the budget allows, else a small one. Give it
+   * back when done.
+   */
+  take(preferLarge = false): Buffer {
     const { blockSize, largeBlockSize, largeBudget } = this.options;
-    const large = largeBlockSize > blockSize && this.largeOut + largeBlockSize <= largeBudget;
+    const large = preferLarge && largeBlockSize > blockSize && this.largeOut + largeBlockSize <= largeBudget;
     const size = large ? largeBlockSize : blockSize;
     if (large) this.largeOut += size;
     const reused = this.free.get(size)?.pop();

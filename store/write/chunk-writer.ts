@@ -49,6 +49,9 @@ type PendingChunk = [number, Promise<string>];
 // across all uploads as well.
 const MAX_BLOCKS_IN_FLIGHT = 2;
 
+// A body longer than this has proved long: its next blocks may be large ones (block-pool.ts).
+const LARGE_BLOCKS_AFTER = 2 * 1024 * 1024;
+
 /** Writes `source` as described by `w`; resolves with the durable offset reached. */
 export function writeChunks(source: Readable | AsyncIterable<Buffer>, w: ChunkWrite): Promise<number> {
   return new ChunkWriter(w).run(source);
@@ -131,7 +134,7 @@ class ChunkWriter {
       if (this.length === undefined && this.position + rest.length > maxLength) {
         throw new UploadError('payload_too_large', `the upload may not grow past ${maxLength} bytes`);
       }
-      this.block ??= this.w.blocks.take();
+      this.block ??= this.w.blocks.take(this.position - this.w.start >= LARGE_BLOCKS_AFTER);
       const count = Math.min(rest.length, limit - this.position, this.block.length - this.filled);
       rest.copy(this.block, this.filled, 0, count);
       rest = rest.subarray(count);

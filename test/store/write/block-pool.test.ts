@@ -27,16 +27,17 @@ describe('BlockPool', () => {
     expect(pool.keptBytes).to.equal(1024);
   });
 
-  it('hands out large blocks while their budget allows, then small ones, and large again once one is back', () => {
+  it('hands out large blocks when asked while their budget allows, then small ones, and large again once one is back', () => {
     const pool = new BlockPool(oneSize({ largeBlockSize: 4096, largeBudget: 2 * 4096, maxKeptBytes: 16 * 1024 }));
-    const first = pool.take();
-    const second = pool.take();
-    const third = pool.take();
+    expect(pool.take().length).to.equal(1024);
+    const first = pool.take(true);
+    const second = pool.take(true);
+    const third = pool.take(true);
     expect([first.length, second.length, third.length]).to.deep.equal([4096, 4096, 1024]);
     expect(pool.largeBytesOut).to.equal(2 * 4096);
     pool.give(first);
     expect(pool.largeBytesOut).to.equal(4096);
-    const fourth = pool.take();
+    const fourth = pool.take(true);
     expect(fourth).to.equal(first);
     // a buffer that is not one of the pool's blocks changes nothing
     pool.give(Buffer.alloc(4096).subarray(0, 1024));
