@@ -46,6 +46,17 @@ describe('BlockPool', () => {
     expect(pool.keptBytes).to.equal(0);
   });
 
+  it('keeps large blocks for reuse apart from small ones, so many small ones do not crowd them out', () => {
+    const pool = new BlockPool(oneSize({ largeBlockSize: 4096, largeBudget: 2 * 4096, maxKeptBytes: 2 * 1024 }));
+    const small = [pool.take(), pool.take(), pool.take()];
+    const large = pool.take(true);
+    for (const block of small) pool.give(block);
+    expect(pool.keptBytes).to.equal(2 * 1024);
+    pool.give(large);
+    expect(pool.keptBytes).to.equal(2 * 1024 + 4096);
+    expect(pool.take(true)).to.equal(large);
+  });
+
   it('lets maxInFlightBytes fly at once and the next writers in as bytes land, in order', async () => {
     const pool = new BlockPool(oneSize({ maxInFlightBytes: 2 * 1024 }));
     await pool.startFlight(1024);
