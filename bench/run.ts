@@ -3,8 +3,9 @@
 // @tus/file-store and a minimal "limit" server, each in its own process on one disk, and runs each
 // workload against each in turn for several rounds (A B C, B C A, C A B: each server in each place
 // once every three rounds), with tus-js-client in separate client processes. Each server is warmed
-// up after it starts, and the page cache before each measurement (lib/warm-up.ts says why). Prints medians, min-max and the ratios ours/stock and ours/limit, and writes
-// bench/results.json after a complete full run. Options: see usage() in lib/options.ts and bench/README.md.
+// up after it starts, and the page cache before each measurement (lib/warm-up.ts says why). Prints
+// medians, min-max and the ratios ours/stock and ours/limit, and writes bench/results.json after a
+// complete full run. Options: see usage() in lib/options.ts and bench/README.md.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';

@@ -42,8 +42,8 @@ export interface BlockPoolOptions {
 export class BlockPool {
   readonly blockSize: number;
   private readonly options: BlockPoolOptions;
+  /** Free blocks by size. */
   private readonly free = new Map<number, Buffer[]>();
-  private kept = 0;
   private largeOut = 0;
   private inFlight = 0;
   /** Writers waiting for room, first come first served. */
@@ -69,14 +69,12 @@ export class BlockPool {
     const large = preferLarge && largeBlockSize > blockSize && this.largeOut + largeBlockSize <= largeBudget;
     const size = large ? largeBlockSize : blockSize;
     if (large) this.largeOut += size;
-    const reused = this.free.get(size)?.pop();
-    if (reused) this.kept -= size;
-    return reused ?? Buffer.from(new SharedArrayBuffer(size));
+    return this.free.get(size)?.pop() ?? Buffer.from(new SharedArrayBuffer(size));
   }
 
   /** Returns a block taken from this pool that nobody reads or writes any more. */
   give(block: Buffer): void {
-    const { blockSize, largeBlockSize, maxKeptBytes } = this.options;
+    const { blockSize, largeBlockSize, largeBudget, maxKeptBytes } = this.options;
     const size = block.length;
     // only whole blocks of this pool's making (a stray buffer must not upset the counts)
     if (!(block.buffer instanceof SharedArrayBuffer) || block.buffer.byteLength !== size) return;
@@ -84,10 +82,9 @@ export class BlockPool {
     const large = size === largeBlockSize && size > blockSize;
     if (large) this.largeOut -= size;
     const list = this.free.get(size) ?? [];
-    if ((list.length + 1) * size > (large ? this.options.largeBudget : maxKeptBytes)) return;
+    if ((list.length + 1) * size > (large ? largeBudget : maxKeptBytes)) return;
     list.push(block);
     this.free.set(size, list);
-    this.kept += size;
   }
 
   /** Resolves once `bytes` may be handed over for writing and hashing; pair with `endFlight(bytes)`. */
@@ -113,12 +110,13 @@ export class BlockPool {
   /** Drops every free block (they are collected like any other buffer). */
   clear(): void {
     this.free.clear();
-    this.kept = 0;
   }
 
   /** Bytes held by free blocks (for metrics and tests). */
   get keptBytes(): number {
-    return this.kept;
+    let bytes = 0;
+    for (const [size, list] of this.free) bytes += size * list.length;
+    return bytes;
   }
 
   /** Bytes of large blocks handed out and not given back (for tests). */
