@@ -1,11 +1,14 @@
 // The "limit" server: just enough tus for tus-js-client (OPTIONS, POST, HEAD, PATCH) and nothing
-// else. A PATCH body goes straight into the upload's file through two 4 MiB buffers (one filling
-// while the other is written positionally) and one fdatasync at the end, grouped with the other
-// uploads' as ours are (group commit: the syncs of all PATCHes ending together run side by side and
-// their offsets move in one step once all are durable). It hashes what ours promises to hash: a
-// sha256 of every 10 MiB chunk (ours' default chunk size) and of the whole file, each in one pass
-// over the bytes as they arrive. No database, no auth: it stands for what Node can do on this
-// disk while keeping the same durability and integrity promise. Env: PORT, HOST, DATA_DIR.
+// else, keeping ours' durability and integrity promise with the least work. A PATCH body goes
+// straight into the upload's file through two 4 MiB buffers (one filling while the other is written
+// positionally). It hashes what ours hashes: a sha256 of every 10 MiB chunk (ours' default chunk
+// size) and of the whole file, each in one pass over the bytes as they arrive. Like ours it makes
+// progress durable at every chunk boundary and at the end of each PATCH, so an interrupted PATCH
+// resumes from its last chunk: the file is synced up to there, then the new offset (and the chunk's
+// digest) is appended to one journal file and synced, its smallest durable record. Both steps are
+// group commits: the syncs of all uploads committing together run side by side, one journal append
+// and one sync serve them all, and a chunk's commit overlaps with receiving the next. No database,
+// no auth. Env: PORT, HOST, DATA_DIR.
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
@@ -29,8 +32,12 @@ interface UploadState {
   fileDigest?: string;
 }
 
-/** Feeds `data`, which starts at upload offset `at`, to the file's and the chunks' digests. */
-function digest(upload: UploadState, data: Buffer, at: number): void {
+/**
+ * Feeds `data`, which starts at upload offset `at`, to the file's and the chunks' digests; returns
+ * the end offsets of the chunks it completed.
+ */
+function digest(upload: UploadState, data: Buffer, at: number): number[] {
+  const completed: number[] = [];
   upload.fileHash.update(data);
   let from = 0;
   while (from < data.length) {
@@ -42,32 +49,41 @@ function digest(upload: UploadState, data: Buffer, at: number): void {
     if (end % CHUNK_SIZE === 0 || end === upload.length) {
       upload.chunkDigests.push(upload.chunkHash.digest('hex'));
       upload.chunkHash = createHash('sha256');
+      completed.push(end);
     }
   }
   if (at + data.length === upload.length) upload.fileDigest = upload.fileHash.digest('hex');
+  return completed;
 }
 
 const uploads = new Map<string, UploadState>();
 
 interface PendingCommit {
-  file: FileHandle;
   upload: UploadState;
   offset: number;
+  /** The journal line that records it. */
+  record: string;
   done: (error?: unknown) => void;
 }
 
-// Group commit as our server does it: each PATCH's sync starts at once; the batch's offsets are
-// recorded together when its syncs are done, while later PATCHes gather for the next batch.
+// Group commit as our server does it: each upload's sync starts at once; the synced uploads'
+// records are appended to the journal in one write and one sync, while later ones gather for the
+// next batch.
 let pending: PendingCommit[] = [];
 let committing = false;
+let journal: FileHandle | undefined;
 
-function commit(file: FileHandle, upload: UploadState, offset: number): Promise<void> {
+function commit(file: FileHandle, id: string, upload: UploadState, offset: number, chunk?: number): Promise<void> {
+  const digest = chunk === undefined ? '' : ` ${chunk} ${upload.chunkDigests[chunk - 1]}`;
+  const record = `${id} ${offset}${digest}\n`;
   return new Promise((resolve, reject) => {
-    pending.push({ file, upload, offset, done: (error) => (error ? reject(error) : resolve()) });
-    if (!committing) {
-      committing = true;
-      setImmediate(() => void commitAll());
-    }
+    file.datasync().then(() => {
+      pending.push({ upload, offset, record, done: (error) => (error ? reject(error) : resolve()) });
+      if (!committing) {
+        committing = true;
+        setImmediate(() => void commitAll());
+      }
+    }, reject);
   });
 }
 
@@ -75,14 +91,17 @@ async function commitAll(): Promise<void> {
   while (pending.length > 0) {
     const batch = pending;
     pending = [];
-    const synced = await Promise.allSettled(batch.map((p) => p.file.datasync()));
-    for (const [i, p] of batch.entries()) {
-      const outcome = synced[i];
-      if (outcome?.status === 'rejected') p.done(outcome.reason);
-      else {
-        p.upload.offset = p.offset;
-        p.done();
-      }
+    try {
+      journal ??= await open(path.join(dataDir, 'journal'), 'a');
+      await journal.write(batch.map((p) => p.record).join(''));
+      await journal.datasync();
+    } catch (error) {
+      for (const p of batch) p.done(error);
+      continue;
+    }
+    for (const p of batch) {
+      p.upload.offset = Math.max(p.upload.offset, p.offset);
+      p.done();
     }
   }
   committing = false;
@@ -97,15 +116,28 @@ async function writeFully(file: FileHandle, buffer: Buffer, length: number, posi
   }
 }
 
-/** Streams the request body into `file` from `start`; resolves with the end offset it wrote. */
-async function receive(req: http.IncomingMessage, file: FileHandle, upload: UploadState): Promise<number> {
-  const start = upload.offset;
+/**
+ * Streams the request body into `file` from the upload's offset, committing each chunk completed on
+ * the way once its bytes are written (while the next arrive), and the end of the body last.
+ */
+async function receive(req: http.IncomingMessage, file: FileHandle, id: string, upload: UploadState): Promise<void> {
   const limit = upload.length;
   let filling = Buffer.allocUnsafe(BUFFER_SIZE);
   let spare = Buffer.allocUnsafe(BUFFER_SIZE);
   let filled = 0;
-  let position = start;
+  let position = upload.offset;
   let writing: Promise<void> = Promise.resolve();
+  /** Chunk ends whose bytes are not all handed to a write yet. */
+  const completed: number[] = [];
+  let committed: Promise<void> = Promise.resolve();
+  const commitWritten = (written: Promise<void>) => {
+    while (completed.length > 0 && (completed[0] ?? 0) <= position) {
+      const end = completed.shift() ?? 0;
+      const chunk = Math.ceil(end / CHUNK_SIZE);
+      committed = committed.then(() => written).then(() => commit(file, id, upload, end, chunk));
+      committed.catch(() => {});
+    }
+  };
   const flush = async () => {
     await writing;
     const full = filling;
@@ -117,11 +149,12 @@ async function receive(req: http.IncomingMessage, file: FileHandle, upload: Uplo
     filled = 0;
     writing = writeFully(file, full, length, at);
     writing.catch(() => {});
+    commitWritten(writing);
   };
   try {
     for await (const data of req as AsyncIterable<Buffer>) {
       if (position + filled + data.length > limit) throw new Error('body runs past Upload-Length');
-      digest(upload, data, position + filled);
+      completed.push(...digest(upload, data, position + filled));
       let from = 0;
       while (from < data.length) {
         const copied = data.copy(filling, filled, from);
@@ -132,9 +165,11 @@ async function receive(req: http.IncomingMessage, file: FileHandle, upload: Uplo
     }
     if (filled > 0) await flush();
     await writing;
-    return position;
+    await committed;
+    if (position > upload.offset) await commit(file, id, upload, position);
   } catch (error) {
     await writing.catch(() => {});
+    await committed.catch(() => {});
     throw error;
   }
 }
@@ -186,7 +221,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     }
     const file = await open(path.join(dataDir, id), 'r+');
     try {
-      await commit(file, upload, await receive(req, file, upload));
+      await receive(req, file, id, upload);
     } finally {
       await file.close();
     }

@@ -4,6 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
+import { builtinBehindFlag } from '../v8-builtin.js';
 
 export type HashRequest =
   | { op: 'reset'; key: string; withFile: boolean }
@@ -12,6 +13,7 @@ export type HashRequest =
   | { op: 'chunk'; key: string }
   | { op: 'file'; key: string }
   | { op: 'forget'; key: string }
+  | { op: 'collect'; key: string }
   | { op: 'hashFile'; key: string; path: string; start: number; end: number };
 
 export type HashReply = { id: number; value?: string | null; error?: string };
@@ -23,6 +25,7 @@ interface State {
 
 const READ_BLOCK = 1024 * 1024;
 const states = new Map<string, State>();
+let collect: (() => void) | undefined;
 const queues = new Map<string, Promise<unknown>>();
 
 async function handle(request: HashRequest): Promise<string | null | undefined> {
@@ -58,6 +61,12 @@ async function handle(request: HashRequest): Promise<string | null | undefined> 
       return states.get(request.key)?.file?.copy().digest('hex') ?? null;
     case 'forget':
       states.delete(request.key);
+      return undefined;
+    case 'collect':
+      // the blocks hashed here are shared memory: each message that carried one keeps it alive
+      // until this thread's own collector runs, which an idle thread may not do for a long time
+      collect ??= builtinBehindFlag('--expose-gc', 'gc') as () => void;
+      collect();
       return undefined;
     case 'hashFile': {
       const hash = createHash('sha256');

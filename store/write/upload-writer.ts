@@ -91,9 +91,10 @@ export class UploadWriter {
     return this.w.blocks.keptBytes;
   }
 
-  /** Lets go of the write blocks kept for reuse (when idle). */
+  /** Lets go of the write blocks kept for reuse (when idle), also those the hashing thread still references. */
   releaseBuffers(): void {
     this.w.blocks.clear();
+    void this.w.hashes.collect().catch(() => {});
   }
 
   /** Asks every write in progress to stop at the next block and commit what it has. */
