@@ -6,7 +6,7 @@
 // memory on the spot. Node 22 and later have transfer; Node 20 keeps it behind a V8 flag, which is
 // set only there (v8-builtin.ts). Measured here on Node 20, 20,000 64 KiB Buffers made and
 // dropped: 318 ms with their memory left to the collector, 89 ms released one by one.
-import { builtinBehindFlag } from './v8-builtin.js';
+import { builtinBehindFlag } from '../../store/v8-builtin.js';
 
 type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
 

@@ -66,6 +66,11 @@ export class HashStates {
     return digest;
   }
 
+  /** Has the hashing thread run a full collection (when idle: frees the write blocks it saw). */
+  async collect(): Promise<void> {
+    if (this.worker) await this.call({ op: 'collect', key: 'collect' });
+  }
+
   forget(id: string): void {
     if (!this.states.delete(id) && !this.worker) return;
     void this.call({ op: 'forget', key: id }).catch(() => {});
