@@ -14,6 +14,8 @@ export interface Plan {
   w6: W6Plan;
   /** W4 sends a HEAD and a POST this often. */
   probeIntervalMs: number;
+  /** After each server starts: this many 4 MiB uploads in 1 MiB PATCHes, then one of `large` bytes. */
+  warmUp: { uploads: number; large: number };
 }
 
 export const FULL: Plan = {
@@ -25,6 +27,7 @@ export const FULL: Plan = {
   w5: { sizes: [MiB, 100 * MiB, GiB], repeats: [5, 2, 1], baseline: 5 },
   w6: { count: 100, size: 4 * MiB, chunk: MiB, users: 10, headIntervalMs: 20 },
   probeIntervalMs: 50,
+  warmUp: { uploads: 40, large: 64 * MiB },
 };
 
 export const QUICK: Plan = {
@@ -36,6 +39,8 @@ export const QUICK: Plan = {
   w5: { sizes: [MiB, 16 * MiB, 128 * MiB], repeats: [3, 1, 1], baseline: 5 },
   w6: { count: 100, size: 4 * MiB, chunk: MiB, users: 10, headIntervalMs: 20 },
   probeIntervalMs: 50,
+  // a smoke run only has to show the warm-up works
+  warmUp: { uploads: 8, large: 16 * MiB },
 };
 
 export const WORKLOADS = ['W1', 'W2', 'W3', 'W5', 'W6'] as const;

@@ -19,7 +19,7 @@ import type { Plan } from './plan.js';
 import { runClient, type ServerProcess } from './processes.js';
 import { MiB } from './stats.js';
 
-/** Runs a small W6-like load and one 64 MiB single-PATCH upload; returns problems seen, if any. */
+/** Runs a small W6-like load and one large single-PATCH upload (plan.warmUp); returns problems seen, if any. */
 export async function warmUp(
   server: ServerProcess,
   job: { input: string; secret: string; plan: Plan },
@@ -30,7 +30,7 @@ export async function warmUp(
     kind: 'load',
     owner: 'warm-up-load',
     size: 4 * MiB,
-    count: 40,
+    count: job.plan.warmUp.uploads,
     users: 4,
     chunkSize: MiB,
     headIntervalMs: job.plan.w6.headIntervalMs,
@@ -39,7 +39,7 @@ export async function warmUp(
     ...base,
     kind: 'upload',
     owner: 'warm-up-large',
-    size: Math.min(64 * MiB, job.plan.w1),
+    size: Math.min(job.plan.warmUp.large, job.plan.w1),
     count: 1,
     chunkSize: null,
   }).result;

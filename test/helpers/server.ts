@@ -9,6 +9,7 @@ import { type Database, openDatabase } from '../../db/client.js';
 import { loadConfig } from '../../server/config/config.js';
 import { type RunningServer, startServer } from '../../server/start.js';
 import { removeDir, tempDir } from './files.js';
+import { serverBundle } from './server-bundle.js';
 import { TEST_JWT_SECRET } from './tokens.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -98,11 +99,12 @@ export interface ChildServer {
 }
 
 /**
- * Runs server/main.ts in a child process with the given DATA_DIR (and DATABASE_URL if the test run
- * has one), resolving once it logs that it listens.
+ * Runs the server as `npm start` does (the compiled bundle, server-bundle.ts) in a child process
+ * with the given DATA_DIR (and DATABASE_URL if the test run has one), resolving once it logs that
+ * it listens.
  */
 export async function startChildServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+  const child = spawn(process.execPath, [await serverBundle()], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
