@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { initPgliteDir } from './pglite-init.js';
 import { lockDirectory } from './pglite-lock.js';
 import { PgliteThread } from './pglite-thread.js';
-import { POSTGRES_CONNECTION } from './postgres-connection.js';
+import { idleTimeoutOf, POSTGRES_CONNECTION } from './postgres-connection.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -56,13 +56,13 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
     ...POSTGRES_CONNECTION,
     max: options.maxConnections ?? 20,
     // a burst opens the whole pool; idle connections close again instead of holding server slots
-    idle_timeout: 30,
+    idle_timeout: idleTimeoutOf(options.url),
   });
   const db = drizzlePostgres(client, { schema });
   const relaxedClient = postgres(options.url, {
     ...POSTGRES_CONNECTION,
     max: 4,
-    idle_timeout: 30,
+    idle_timeout: idleTimeoutOf(options.url),
     connection: { synchronous_commit: 'off' },
   });
   return {

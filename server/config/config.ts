@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
+import { idleTimeoutParam } from '../../db/postgres-connection.js';
 import { clampChunkSize } from '../../store/chunking.js';
 import type { UrlSettings } from '../http/public-url.js';
 import { LOG_LEVELS, type LogLevel, type LogLevels, parseLogLevels } from '../ops/log-levels.js';
@@ -147,6 +148,10 @@ const EnvSchema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+    .refine(
+      (url) => typeof idleTimeoutParam(url) !== 'string',
+      'DATABASE_URL: idle_timeout must be a number of seconds, e.g. ?idle_timeout=30',
+    )
     .optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_PUBLIC_KEY: z.string().includes('-----BEGIN', { message: 'JWT_PUBLIC_KEY must be a PEM public key' }).optional(),

@@ -106,6 +106,14 @@ export async function heapOf(url: string): Promise<HeapFigures> {
 export const heapText = (h: HeapFigures) =>
   `heap ${mib(h.used)} used of ${mib(h.total)}, external ${mib(h.external)} MiB`;
 
+/** Polls until the server has counted more idle memory releases than `before` (or `timeoutMs` passes). */
+export async function releasedSince(url: string, before: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await heapOf(url)).releases <= before && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** Polls until the process holds at most 4 connections to PostgreSQL (or `timeoutMs` passes). */
 export async function drained(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

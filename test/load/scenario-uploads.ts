@@ -14,6 +14,7 @@ import {
   kindsText,
   measure,
   type ProcessFigures,
+  releasedSince,
   samplePeaks,
   steady,
 } from './measure.js';
@@ -41,7 +42,10 @@ export async function scenarioUploads(plan: Plan, server: Server, secret: string
   });
   // warm-up: the same concurrency with small files, so pools, caches and compiled code exist before the baseline
   await runWorkers<UploadsResult>(owners.map((o) => jobFor(o, plan.uploadsPerUser, 256 * 1024, `warm-${o}`)));
-  // the baseline is the idle server: its database pools close idle connections after 30 s
+  // the baseline is the idle server: once it has given back what the warm-up grew (its idle
+  // release, 10 and 20 s after the last write) and its database pools have closed their idle
+  // connections (after 30 s; 5 s in the short form; each /metrics scrape uses one)
+  await releasedSince(server.url, 0, 60_000);
   await drained(server.pid, 75_000);
   const baseline = await steady(server.pid);
   const baselineKinds = await descriptorKinds(server.pid);
