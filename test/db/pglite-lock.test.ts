@@ -12,6 +12,7 @@ import { StartRefusedError } from '../../db/start-refused.js';
 import { removeDir, tempDir } from '../helpers/files.js';
 import { runScript, type ScriptRun } from '../helpers/scripts.js';
 import { type ChildServer, ROOT, startChildServer } from '../helpers/server.js';
+import { serverBundle } from '../helpers/server-bundle.js';
 import { TEST_JWT_SECRET } from '../helpers/tokens.js';
 
 // the embedded database whatever the test run uses: an empty DATABASE_URL counts as unset
@@ -24,9 +25,9 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** `node server/main.ts` that is expected to exit at once. */
+/** The server (as `npm start` runs it), expected to exit at once. */
 async function runServer(dataDir: string): Promise<ScriptRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+  const child = spawn(process.execPath, [await serverBundle()], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: TEST_JWT_SECRET },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,7 +52,8 @@ function expectRefusedBy(run: ScriptRun, holder: number, dataDir: string): void 
   const lines = run.stderr.trim().split('\n');
   expect(lines, run.stderr).to.have.length(1);
   expect(lines[0]).to.include(`${path.join(dataDir, 'pglite')} (the embedded database) is in use by process ${holder}`);
-  expect(lines[0]).to.include('server/main.ts');
+  // the holder's command line: the server as npm start runs it
+  expect(lines[0]).to.include(path.join('dist', 'main.js'));
   expect(lines[0]).to.include(path.join(dataDir, 'pglite.lock'));
   expect(run.stderr).not.to.match(/^\s+at /m);
 }

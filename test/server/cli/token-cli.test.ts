@@ -3,12 +3,12 @@
 // `npm run token` without --sub says so in one line.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { removeDir, tempDir } from '../../helpers/files.js';
 import { ROOT } from '../../helpers/server.js';
+import { serverBundle } from '../../helpers/server-bundle.js';
 
 const run = promisify(execFile);
 
@@ -40,7 +40,7 @@ describe('npm run token', () => {
 
   it('works as the start-up hint shows it, DATA_DIR included when it is not the default', async () => {
     const dataDir = await tempDir('upload-token-hint-');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+    const child = spawn(process.execPath, [await serverBundle()], {
       cwd: ROOT,
       // no JWT settings: development mode
       env: {

@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import { removeDir, tempDir } from '../../helpers/files.js';
 import { closedPort } from '../../helpers/ports.js';
 import { ROOT } from '../../helpers/server.js';
+import { serverBundle } from '../../helpers/server-bundle.js';
 import { TEST_JWT_SECRET } from '../../helpers/tokens.js';
 
 interface Outcome {
@@ -20,7 +21,7 @@ interface Outcome {
 }
 
 async function start(env: Record<string, string>, options: SpawnOptions = {}): Promise<Outcome> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts')], {
+  const child = spawn(process.execPath, [await serverBundle()], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
