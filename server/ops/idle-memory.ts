@@ -4,7 +4,6 @@
 // while, this empties the block pool, runs full collections so the heap shrinks and the buffers go
 // back to the allocator, and has the allocator hand its free pages to the kernel; once more an
 // idle period later.
-
 import { builtinBehindFlag } from '../../store/v8-builtin.js';
 import type { UploadWriter } from '../../store/write/upload-writer.js';
 import type { HeapTrim } from './heap-trim.js';

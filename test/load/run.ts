@@ -27,8 +27,8 @@ import { scenarioUploads } from './scenario-uploads.js';
  * the URL says otherwise): scenario a waits for them twice, before its baseline and after its round.
  */
 function serverDatabaseUrl(url: string, plan: Plan): string {
-  if (plan.name !== 'short' || new URL(url).searchParams.has('idle_timeout')) return url;
   const withIdle = new URL(url);
+  if (plan.name !== 'short' || withIdle.searchParams.has('idle_timeout')) return url;
   withIdle.searchParams.set('idle_timeout', '5');
   return withIdle.toString();
 }
