@@ -1,6 +1,6 @@
 // Run by hash-state.test.ts in a process of its own, so no other test's memory moves the RSS it
 // reads: hashes BLOCKS shared blocks on the hashing thread, drops them, and reports the RSS they
-// still hold before and after that thread collects (followed, as in the idle release, by a full
+// still hold before and after that thread collects (after, waiting a while for it to fall) (followed, as in the idle release, by a full
 // collection here and a trim of the C heap where glibc offers one). Its last stdout line is JSON.
 import { createHash } from 'node:crypto';
 import { loadHeapTrim } from '../../../server/ops/heap-trim.js';
@@ -9,10 +9,12 @@ import { createLogger } from '../../../server/ops/logger.js';
 import { HashStates } from '../../../store/write/hash-state.js';
 
 const MiB = 1024 * 1024;
-const { block, blocks, collect } = JSON.parse(process.argv[2] ?? '{}') as {
+const { block, blocks, collect, below } = JSON.parse(process.argv[2] ?? '{}') as {
   block: number;
   blocks: number;
   collect: boolean;
+  /** Wait (at most 5 s) for the RSS they hold to fall below this many bytes. */
+  below: number;
 };
 const rss = () => process.memoryUsage().rss;
 
@@ -32,8 +34,14 @@ const digestExact = (await hasher.chunkDigest()) === expected.digest('hex');
 fullCollection();
 const held = rss() - before;
 if (collect) await hashes.collect();
-fullCollection();
-trim?.();
-const left = rss() - before;
+// V8 frees the backing stores of collected buffers on a background thread, after the collection
+// returns: poll with a deadline
+let left = Number.POSITIVE_INFINITY;
+for (const deadline = Date.now() + 5_000; left >= below && Date.now() < deadline; ) {
+  fullCollection();
+  trim?.();
+  left = rss() - before;
+  if (left >= below) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 await hashes.close();
 console.log(JSON.stringify({ digestExact, heldMiB: held / MiB, leftMiB: left / MiB, trimmed: trim !== undefined }));

@@ -21,7 +21,7 @@ interface Report {
 }
 
 function measure(collect: boolean): Promise<Report> {
-  const job = { kind: 'hash memory', block: BLOCK, blocks: BLOCKS, collect };
+  const job = { kind: 'hash memory', block: BLOCK, blocks: BLOCKS, collect, below: (BLOCK * BLOCKS) / 4 };
   return runJsonChild<Report>(ROOT, CHILD, job).result;
 }
 
