@@ -20,12 +20,15 @@ interface HeadSample {
 
 // Plain JavaScript, evaluated in the worker: no loader needed there. Open loop: one HEAD every
 // interval whether or not earlier ones were answered (at most 32 outstanding), round robin over
-// the uploads announced so far.
+// the uploads announced so far. HEADs and OPTIONS keep connections in pools of their own: Node's
+// client closes a connection after a HEAD answer that has no Content-Length, so against such a
+// server every HEAD opens a new one, and in a shared pool the OPTIONS then queued for a socket
+// behind those HEADs and measured them, not the floor.
 const HEAD_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+const agents = { HEAD: new http.Agent({ keepAlive: true, maxSockets: 32 }), OPTIONS: new http.Agent({ keepAlive: true, maxSockets: 32 }) };
 const targets = [];
 const samples = [];
 const errors = [];
@@ -35,7 +38,7 @@ function probe(method, url, headers) {
   const at = performance.timeOrigin + performance.now();
   const started = performance.now();
   inFlight++;
-  const req = http.request(url, { method, agent, headers: { 'Tus-Resumable': '1.0.0', ...headers } }, (res) => {
+  const req = http.request(url, { method, agent: agents[method], headers: { 'Tus-Resumable': '1.0.0', ...headers } }, (res) => {
     res.resume();
     res.on('end', () => {
       inFlight--;
@@ -57,7 +60,7 @@ parentPort.on('message', (m) => {
   if (m.type === 'target') targets.push(m);
   else if (m.type === 'stop') {
     clearInterval(timer);
-    const wait = () => (inFlight > 0 ? setTimeout(wait, 5) : (agent.destroy(), parentPort.postMessage({ samples, errors })));
+    const wait = () => (inFlight > 0 ? setTimeout(wait, 5) : (agents.HEAD.destroy(), agents.OPTIONS.destroy(), parentPort.postMessage({ samples, errors })));
     wait();
   }
 });

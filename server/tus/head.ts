@@ -7,15 +7,26 @@ import { ACTIVE_STATUSES } from '../../db/status.js';
 import { assertLive } from '../../store/lifecycle.js';
 import type { UploadService } from '../../store/upload-service.js';
 import { type TusHandler, uploadOf, uploadUrl } from './context.js';
-import { uploadHeaders } from './responses.js';
+import { isComplete, uploadHeaders } from './responses.js';
 
 export const headUpload: TusHandler = async (deps, call) => {
   const session = await withPartsProgress(deps.service, assertLive(uploadOf(call)));
   call.res
     .set(uploadHeaders(session, (id) => uploadUrl(deps, call.req, id)))
+    .set('Content-Length', contentLengthOf(session))
     .status(200)
     .end();
 };
+
+/**
+ * What a GET of the upload would send: its bytes once it is an asset, nothing before. Without a
+ * Content-Length Node's HTTP client (tus-js-client in Node) cannot tell that the answer ended and
+ * closes the connection after every HEAD; a new connection then waits to be accepted, which under
+ * load took hundreds of milliseconds (the server accepts one per turn of its event loop).
+ */
+function contentLengthOf(session: UploadSession): string {
+  return isComplete(session) && session.assetId ? String(session.uploadLength ?? session.uploadOffset) : '0';
+}
 
 /** An unfinished final upload as far as its parts have come; never complete before it is joined. */
 export async function withPartsProgress(service: UploadService, session: UploadSession): Promise<UploadSession> {
