@@ -32,6 +32,13 @@ export interface Database {
    * syncs. Only the upload event log uses it; sessions, assets and webhooks use `db`.
    */
   readonly relaxed: Db;
+  /**
+   * The same database, for the reads a request answers from without taking a lock (HEAD). On
+   * PostgreSQL these are the relaxed connections: a statement on them never queues behind a commit
+   * that waits for its WAL flush, which under heavy upload I/O is what kept HEAD waiting. On the
+   * embedded database each such read takes the next turn, ahead of queued writes.
+   */
+  readonly reads: Db;
   /** Applies the committed migrations in db/migrations; safe to call on every start. */
   migrate(): Promise<void>;
   /** Cheap round trip, for readiness checks. */
@@ -65,11 +72,13 @@ function openPostgres(options: Extract<DatabaseOptions, { kind: 'postgres' }>): 
     idle_timeout: idleTimeoutOf(options.url),
     connection: { synchronous_commit: 'off' },
   });
+  const relaxed = drizzlePostgres(relaxedClient, { schema });
   return {
     kind: 'postgres',
     label: databaseLabel(options),
     db,
-    relaxed: drizzlePostgres(relaxedClient, { schema }),
+    relaxed,
+    reads: relaxed,
     migrate: () => migratePostgres(db, { migrationsFolder }),
     ping: async () => {
       await db.execute(sql`select 1`);
@@ -120,6 +129,7 @@ async function openPglite(options: Extract<DatabaseOptions, { kind: 'pglite' }>)
     db,
     // one embedded process: nothing waits on another connection's syncs
     relaxed: db,
+    reads: drizzlePglite({ client: client.readsFirst() as unknown as PGlite, schema }),
     migrate: () => migratePglite(db, { migrationsFolder }),
     ping: async () => {
       await db.execute(sql`select 1`);

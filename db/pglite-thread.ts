@@ -63,6 +63,25 @@ export class PgliteThread implements PgliteQueries {
   }
 
   /**
+   * The same database for reads that answer a request without a lock: each statement takes the
+   * database's next turn, ahead of statements queued before it (pglite-worker.ts); transactions
+   * are ordinary ones.
+   */
+  readsFirst(): PgliteQueries & Pick<PgliteThread, 'transaction'> {
+    return {
+      query: (sql, params = [], config = {}) =>
+        this.send({
+          op: 'query',
+          sql,
+          params,
+          rowMode: config.rowMode ?? 'object',
+          first: true,
+        }) as Promise<QueryResult>,
+      transaction: (work) => this.transaction(work),
+    };
+  }
+
+  /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. The
    * transaction opens with its first query, in the same message: an open transaction holds the
    * whole database, and under load every reply waits its turn on this thread's event loop, so a

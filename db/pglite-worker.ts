@@ -2,9 +2,12 @@
 // synchronously, so on the main thread every statement stopped the event loop (about half of the
 // server's main-thread time under many small uploads). Here it runs beside it; the main thread
 // talks to it through messages (pglite-thread.ts). One request at a time per transaction, as on a
-// connection; statements outside a transaction wait for it, as PGlite orders them itself.
+// connection. The database is one session: statements outside a transaction, and transactions,
+// take it in turn (pglite-gate.ts); a read marked `first` (HEAD's) takes the next turn ahead of
+// the writes queued before it, so it does not wait behind a burst of uploads' statements.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction, types } from '@electric-sql/pglite';
+import { SessionGate } from './pglite-gate.js';
 
 export type PgliteRequest =
   | {
@@ -16,6 +19,8 @@ export type PgliteRequest =
       /** The transaction it belongs to; `begin` on its first query opens it. */
       tx?: number;
       begin?: boolean;
+      /** Outside a transaction: take the next turn, ahead of queued statements (a read). */
+      first?: boolean;
     }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'close' };
@@ -50,6 +55,7 @@ async function serve(dataDir: string): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('pglite-worker runs as a worker thread');
   const db = await PGlite.create({ dataDir });
+  const gate = new SessionGate();
   const open = new Map<number, OpenTransaction>();
   const finished = new Map<number, Promise<unknown>>();
 
@@ -69,11 +75,22 @@ async function serve(dataDir: string): Promise<void> {
   const handle = async (request: PgliteRequest): Promise<unknown> => {
     switch (request.op) {
       case 'query': {
-        if (request.tx !== undefined && request.begin) await begin(request.tx);
-        const on = request.tx === undefined ? db : open.get(request.tx)?.tx;
-        if (!on) throw new Error(`transaction ${request.tx} is not open`);
-        const result = await on.query(request.sql, request.params, { rowMode: request.rowMode, parsers: PARSERS });
-        return { rows: result.rows, fields: result.fields, affectedRows: result.affectedRows };
+        const options = { rowMode: request.rowMode, parsers: PARSERS };
+        const { tx } = request;
+        if (tx === undefined)
+          return rowsOf(await gate.run(request.first === true, () => db.query(request.sql, request.params, options)));
+        // a transaction's turn lasts from its opening query until it is committed or rolled back
+        if (request.begin) {
+          await new Promise<void>((opened, failed) => {
+            void gate.run(false, async () => {
+              await begin(tx).then(opened, failed);
+              await finished.get(tx)?.catch(() => undefined);
+            });
+          });
+        }
+        const on = open.get(tx)?.tx;
+        if (!on) throw new Error(`transaction ${tx} is not open`);
+        return rowsOf(await on.query(request.sql, request.params, options));
       }
       case 'end': {
         const entry = open.get(request.tx);
@@ -102,6 +119,10 @@ async function serve(dataDir: string): Promise<void> {
     );
   });
   port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies PgliteReply);
+}
+
+function rowsOf(result: { rows: unknown[]; fields: unknown[]; affectedRows?: number }) {
+  return { rows: result.rows, fields: result.fields, affectedRows: result.affectedRows };
 }
 
 /** An error as data: its message and its own fields (PostgreSQL's code, detail, ...). */

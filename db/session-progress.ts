@@ -12,14 +12,13 @@ const batchRows = sql`jsonb_to_recordset(${sql.placeholder('batch')}::jsonb)
 
 export class SessionStatements {
   private readonly byId;
+  private readonly byIdToAnswer;
   private readonly progress;
 
-  constructor(db: Db) {
-    this.byId = db
-      .select()
-      .from(uploadSessions)
-      .where(eq(uploadSessions.id, sql.placeholder('id')))
-      .prepare('session_by_id');
+  /** `reads`: where a request's lock-free read goes (Database.reads); `db` when not given. */
+  constructor(db: Db, reads: Db = db) {
+    this.byId = sessionById(db);
+    this.byIdToAnswer = reads === db ? this.byId : sessionById(reads);
     this.progress = db
       .update(uploadSessions)
       .set({
@@ -46,6 +45,12 @@ export class SessionStatements {
     return row;
   }
 
+  /** As `find`, on the connections for reads that answer a request without a lock. */
+  async findToAnswer(id: string): Promise<UploadSession | undefined> {
+    const [row] = await this.byIdToAnswer.execute({ id });
+    return row;
+  }
+
   /**
    * Records the durable progress of several uploads at once (one id at most once). Only sessions
    * that may still receive bytes move, so a write racing a pause or cancel cannot bring one back;
@@ -64,6 +69,14 @@ export class SessionStatements {
     // `returning()`, which are whole session rows
     return (await this.progress.execute({ batch: JSON.stringify(batch) })) as UploadSession[];
   }
+}
+
+function sessionById(db: Db) {
+  return db
+    .select()
+    .from(uploadSessions)
+    .where(eq(uploadSessions.id, sql.placeholder('id')))
+    .prepare('session_by_id');
 }
 
 /**

@@ -48,8 +48,12 @@ export class SessionRepository {
   private readonly statements: SessionStatements;
   private readonly identities = new SessionIdentities();
 
-  constructor(private readonly db: Db) {
-    this.statements = new SessionStatements(db);
+  /** `reads`: the connections for lock-free reads that answer a request (Database.reads). */
+  constructor(
+    private readonly db: Db,
+    reads: Db = db,
+  ) {
+    this.statements = new SessionStatements(db, reads);
   }
 
   /** Inserts a session if its owner is within their caps (session-create.ts). */
@@ -69,6 +73,13 @@ export class SessionRepository {
   /** A session as seen by `ownerId`: theirs, someone else's, or none. */
   async lookup(ownerId: string, id: string): Promise<Owned<UploadSession>> {
     return ownedBy(ownerId, await this.find(id));
+  }
+
+  /** As `lookup`, for a request answered without the upload's lock (HEAD): on the read connections. */
+  async lookupToAnswer(ownerId: string, id: string): Promise<Owned<UploadSession>> {
+    const row = await this.statements.findToAnswer(id);
+    if (row) this.identities.remember(row);
+    return ownedBy(ownerId, row);
   }
 
   /**

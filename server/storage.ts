@@ -61,7 +61,7 @@ export async function openStorage(config: Config, database?: Database): Promise<
     throw error;
   }
   await layout.init();
-  const sessions = new SessionRepository(db.db);
+  const sessions = new SessionRepository(db.db, db.reads);
   const assets = new AssetRepository(db.db);
   // with a shared database several instances may serve one upload: lock in PostgreSQL
   const locker = config.databaseUrl

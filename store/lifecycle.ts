@@ -16,6 +16,16 @@ export async function ownSession(sessions: SessionRepository, ownerId: string, i
   return ownedOrThrow(found, `upload ${id}`);
 }
 
+/** The caller's session as `ownSession`, read on the connections for lock-free reads (HEAD). */
+export async function ownSessionToAnswer(
+  sessions: SessionRepository,
+  ownerId: string,
+  id: string,
+): Promise<UploadSession> {
+  const found = isValidUploadId(id) ? await sessions.lookupToAnswer(ownerId, id) : ({ kind: 'missing' } as const);
+  return ownedOrThrow(found, `upload ${id}`);
+}
+
 /** What never changes about the caller's session (checks made before its lock); as ownSession. */
 export async function ownIdentity(sessions: SessionRepository, ownerId: string, id: string): Promise<SessionIdentity> {
   const found = isValidUploadId(id) ? await sessions.identify(ownerId, id) : ({ kind: 'missing' } as const);

@@ -1,7 +1,8 @@
 // The embedded database on its own thread: queries in both row modes with PostgreSQL's text for
 // timestamps (as drizzle expects), transactions that commit or roll back as a whole, errors that
 // keep PostgreSQL's fields (a unique violation's code), a transaction that opens with its first
-// query and holds the database until it ends, and a closed thread that says so.
+// query and holds the database until it ends, reads marked first that go ahead of queued writes,
+// and a closed thread that says so.
 import path from 'node:path';
 import { expect } from 'chai';
 import { initPgliteDir } from '../../db/pglite-init.js';
@@ -92,6 +93,47 @@ describe('the embedded database thread', function () {
       await tx.query('insert into t (id, note) values (41, $1)', ['second']);
     });
     expect(await outside, 'both rows, seen only after the commit').to.deep.equal([[40], [41]]);
+  });
+
+  it('runs a read marked first ahead of the writes queued before it, and the rest in order', async () => {
+    const finished: string[] = [];
+    const queued: Promise<unknown>[] = [];
+    let seenFirst: unknown[] = [];
+    let seenLast: unknown[] = [];
+    await thread.transaction(async (tx) => {
+      // the transaction holds the database while everything below queues
+      await tx.query('insert into t (id, note) values (50, $1)', ['held']);
+      for (let id = 51; id <= 55; id++) {
+        queued.push(thread.query('insert into t (id) values ($1)', [id]).then(() => finished.push(`write ${id}`)));
+      }
+      queued.push(
+        thread.query('select id from t where id between 50 and 59 order by id', [], { rowMode: 'array' }).then((r) => {
+          seenLast = r.rows;
+          finished.push('plain read');
+        }),
+      );
+      queued.push(
+        thread
+          .readsFirst()
+          .query('select id from t where id between 50 and 59 order by id', [], { rowMode: 'array' })
+          .then((r) => {
+            seenFirst = r.rows;
+            finished.push('first read');
+          }),
+      );
+    });
+    await Promise.all(queued);
+    expect(finished).to.deep.equal([
+      'first read',
+      'write 51',
+      'write 52',
+      'write 53',
+      'write 54',
+      'write 55',
+      'plain read',
+    ]);
+    expect(seenFirst, 'the committed row, none of the writes queued before it').to.deep.equal([[50]]);
+    expect(seenLast).to.deep.equal([[50], [51], [52], [53], [54], [55]]);
   });
 
   it('refuses queries once closed, saying the thread is gone', async () => {
