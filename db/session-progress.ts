@@ -40,14 +40,9 @@ export class SessionStatements {
       .prepare('record_progress_batch');
   }
 
-  async find(id: string): Promise<UploadSession | undefined> {
-    const [row] = await this.byId.execute({ id });
-    return row;
-  }
-
-  /** As `find`, on the connections for reads that answer a request without a lock. */
-  async findToAnswer(id: string): Promise<UploadSession | undefined> {
-    const [row] = await this.byIdToAnswer.execute({ id });
+  /** `toAnswer`: on the connections for reads that answer a request without a lock (HEAD). */
+  async find(id: string, { toAnswer = false } = {}): Promise<UploadSession | undefined> {
+    const [row] = await (toAnswer ? this.byIdToAnswer : this.byId).execute({ id });
     return row;
   }
 

@@ -64,22 +64,18 @@ export class SessionRepository {
   }
 
   /** Any session by id: for the server's own work (repair, sweeps), never for a caller's request. */
-  async find(id: string): Promise<UploadSession | undefined> {
-    const row = await this.statements.find(id);
+  async find(id: string, options: { toAnswer?: boolean } = {}): Promise<UploadSession | undefined> {
+    const row = await this.statements.find(id, options);
     if (row) this.identities.remember(row);
     return row;
   }
 
-  /** A session as seen by `ownerId`: theirs, someone else's, or none. */
-  async lookup(ownerId: string, id: string): Promise<Owned<UploadSession>> {
-    return ownedBy(ownerId, await this.find(id));
-  }
-
-  /** As `lookup`, for a request answered without the upload's lock (HEAD): on the read connections. */
-  async lookupToAnswer(ownerId: string, id: string): Promise<Owned<UploadSession>> {
-    const row = await this.statements.findToAnswer(id);
-    if (row) this.identities.remember(row);
-    return ownedBy(ownerId, row);
+  /**
+   * A session as seen by `ownerId`: theirs, someone else's, or none. `toAnswer`: for a request
+   * answered without the upload's lock (HEAD), read on the connections meant for that.
+   */
+  async lookup(ownerId: string, id: string, options: { toAnswer?: boolean } = {}): Promise<Owned<UploadSession>> {
+    return ownedBy(ownerId, await this.find(id, options));
   }
 
   /**

@@ -11,18 +11,14 @@ import { isValidUploadId } from './storage/layout.js';
 
 const ASSET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function ownSession(sessions: SessionRepository, ownerId: string, id: string): Promise<UploadSession> {
-  const found = isValidUploadId(id) ? await sessions.lookup(ownerId, id) : ({ kind: 'missing' } as const);
-  return ownedOrThrow(found, `upload ${id}`);
-}
-
-/** The caller's session as `ownSession`, read on the connections for lock-free reads (HEAD). */
-export async function ownSessionToAnswer(
+/** The caller's session; `toAnswer` for a read that answers without the upload's lock (HEAD). */
+export async function ownSession(
   sessions: SessionRepository,
   ownerId: string,
   id: string,
+  options: { toAnswer?: boolean } = {},
 ): Promise<UploadSession> {
-  const found = isValidUploadId(id) ? await sessions.lookupToAnswer(ownerId, id) : ({ kind: 'missing' } as const);
+  const found = isValidUploadId(id) ? await sessions.lookup(ownerId, id, options) : ({ kind: 'missing' } as const);
   return ownedOrThrow(found, `upload ${id}`);
 }
 

@@ -24,7 +24,7 @@ import {
 } from './finish/concatenate.js';
 import { type Finalized, finalizeUpload } from './finish/finalize.js';
 import { HeldSessions } from './held-sessions.js';
-import { assertLive, ownAsset, ownIdentity, ownSession, ownSessionToAnswer } from './lifecycle.js';
+import { assertLive, ownAsset, ownIdentity, ownSession } from './lifecycle.js';
 import { chunkLockKey, type LockRequest, type UploadLocker, withLock } from './lock/upload-locker.js';
 import { type NewUpload, newSessionRow } from './session-options.js';
 import { cancelQuietly, changeStatus, type StatusDeps, terminateHeld, transitionHeld } from './status-change.js';
@@ -102,7 +102,7 @@ export class UploadService {
    */
   async current(ownerId: string, id: string): Promise<UploadSession> {
     const held = this.held.get(id);
-    return held?.ownerId === ownerId ? held : ownSessionToAnswer(this.sessions, ownerId, id);
+    return held?.ownerId === ownerId ? held : ownSession(this.sessions, ownerId, id, { toAnswer: true });
   }
 
   /**
