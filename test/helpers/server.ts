@@ -20,7 +20,12 @@ let shared: Promise<{ database: Database; dir: string | undefined }> | undefined
 export function sharedDatabase(): Promise<Database> {
   shared ??= (async () => {
     const url = process.env.DATABASE_URL;
-    if (url) return { database: await openDatabase({ kind: 'postgres', url }), dir: undefined };
+    if (url) {
+      // migrated here too: a test file run alone may use it before any server has started
+      const database = await openDatabase({ kind: 'postgres', url });
+      await database.migrate();
+      return { database, dir: undefined };
+    }
     const dir = await tempDir('upload-test-pglite-');
     // a directory of its own around it, so its lock file (beside it) stays inside the temporary dir
     const database = await openDatabase({ kind: 'pglite', dataDir: path.join(dir, 'pglite') });
